@@ -1,0 +1,2 @@
+//! Table tests for `decode.rs`.
+use super::*;

@@ -1,0 +1,2 @@
+//! Table tests for `framing.rs`.
+use super::*;

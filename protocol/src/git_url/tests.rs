@@ -1,0 +1,2 @@
+//! Table tests for `git_url.rs`.
+use super::*;

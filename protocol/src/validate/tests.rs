@@ -1,0 +1,2 @@
+//! Table tests for `validate.rs`.
+use super::*;
