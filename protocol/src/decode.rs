@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::error::{DecodeError, DecodeWarning, ErrorCode};
@@ -196,7 +196,9 @@ impl<'de, M: Tagged> Visitor<'de> for VariantVisitor<M> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Variant<M>, A::Error> {
         let Some(Key(name)) = map.next_key::<Key>()? else {
-            return Err(de::Error::custom("message must have exactly one key, found none"));
+            return Err(de::Error::custom(
+                "message must have exactly one key, found none",
+            ));
         };
         let variant = match M::payload(&name, &mut map)? {
             Some(message) => Variant::Known(message),

@@ -123,7 +123,11 @@ mod tests {
         }));
         assert_eq!(frame.iter().filter(|&&b| b == b'\n').count(), 1);
         assert!(frame.ends_with(b"\n"));
-        assert!(String::from_utf8(frame).unwrap().contains("\"banner\":\"a\\nb\""));
+        assert!(
+            String::from_utf8(frame)
+                .unwrap()
+                .contains("\"banner\":\"a\\nb\"")
+        );
     }
 
     #[test]

@@ -137,15 +137,18 @@ impl DecodeError {
 /// is about to reach a log line or an error message.
 pub fn sanitize(text: &str, max_chars: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_chars + 8));
-    for (i, c) in text.chars().enumerate() {
-        if i == max_chars {
+    let mut written = 0;
+    for c in text.chars() {
+        let escaped = c.is_control().then(|| c.escape_default());
+        let width = escaped.clone().map_or(1, Iterator::count);
+        if written + width > max_chars {
             out.push('…');
             break;
         }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
+        written += width;
+        match escaped {
+            Some(escape) => out.extend(escape),
+            None => out.push(c),
         }
     }
     out

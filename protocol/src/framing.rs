@@ -151,7 +151,10 @@ impl FrameSplitter {
                 State::Discard => {
                     // A newline ends the discarding if at most 4 × the limit precede it on
                     // its line.
-                    let budget = self.max_frame.saturating_mul(4).saturating_sub(self.line_len);
+                    let budget = self
+                        .max_frame
+                        .saturating_mul(4)
+                        .saturating_sub(self.line_len);
                     let window = &src[..src.len().min(budget.saturating_add(1))];
                     if let Some(newline) = window.iter().position(|&b| b == b'\n') {
                         self.consume(src, newline + 1);
@@ -214,15 +217,14 @@ impl FrameSplitter {
                 .position(|&b| b == b'\n')
                 .map(|i| End::Newline { consumed: from + i })
         } else {
-            self.scan_object(&window[from..])
-                .map(|end| match end {
-                    End::Brace { consumed } => End::Brace {
-                        consumed: from + consumed,
-                    },
-                    End::Newline { consumed } => End::Newline {
-                        consumed: from + consumed,
-                    },
-                })
+            self.scan_object(&window[from..]).map(|end| match end {
+                End::Brace { consumed } => End::Brace {
+                    consumed: from + consumed,
+                },
+                End::Newline { consumed } => End::Newline {
+                    consumed: from + consumed,
+                },
+            })
         };
         if found.is_none() {
             self.scanned = window.len();

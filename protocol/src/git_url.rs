@@ -105,9 +105,8 @@ impl GitUrl {
                 "must be scheme://host/path (write scp-like user@host:path as ssh://user@host/path)",
             ));
         };
-        let scheme = Scheme::parse(scheme).ok_or_else(|| {
-            invalid("scheme must be https, http, ssh, git or file")
-        })?;
+        let scheme = Scheme::parse(scheme)
+            .ok_or_else(|| invalid("scheme must be https, http, ssh, git or file"))?;
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let host_port = match authority.rsplit_once('@') {
             None => authority,
@@ -152,7 +151,10 @@ impl GitUrl {
 
 fn split_port(host_port: &str) -> Result<(&str, Option<u16>), GitUrlError> {
     let port_sep = if host_port.starts_with('[') {
-        host_port.find(']').map(|end| end + 1).filter(|&i| i < host_port.len())
+        host_port
+            .find(']')
+            .map(|end| end + 1)
+            .filter(|&i| i < host_port.len())
     } else {
         host_port.rfind(':')
     };

@@ -107,16 +107,24 @@ pub fn pot_id(id: &str) -> Result<(), FieldError> {
 
 /// `honeypot_type`: `[a-z0-9_-]{1,32}`.
 pub fn honeypot_type(kind: &str) -> Result<(), FieldError> {
-    charset("honeypot_type", kind, MAX_HONEYPOT_TYPE_LEN, "a-z 0-9 _ -", |b| {
-        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-')
-    })
+    charset(
+        "honeypot_type",
+        kind,
+        MAX_HONEYPOT_TYPE_LEN,
+        "a-z 0-9 _ -",
+        |b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-'),
+    )
 }
 
 /// A config key: `[A-Za-z0-9_.-]{1,64}`.
 pub fn config_key(key: &str) -> Result<(), FieldError> {
-    charset("config key", key, MAX_CONFIG_KEY_LEN, "A-Z a-z 0-9 _ . -", |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')
-    })
+    charset(
+        "config key",
+        key,
+        MAX_CONFIG_KEY_LEN,
+        "A-Z a-z 0-9 _ . -",
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'),
+    )
 }
 
 /// A config value: at most 1024 characters, no control characters (a newline would start a new
@@ -147,9 +155,13 @@ pub fn config_value(key: &str, value: &str) -> Result<(), FieldError> {
 /// with `.lock`, not ending with `/` or `.`.
 pub fn git_branch(branch: &str) -> Result<(), FieldError> {
     const FIELD: &str = "git_branch";
-    charset(FIELD, branch, MAX_GIT_BRANCH_LEN, "A-Z a-z 0-9 . _ / -", |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-')
-    })?;
+    charset(
+        FIELD,
+        branch,
+        MAX_GIT_BRANCH_LEN,
+        "A-Z a-z 0-9 . _ / -",
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'),
+    )?;
     if branch.starts_with('-') {
         return Err(FieldError::new(FIELD, "must not start with '-'"));
     }
