@@ -1,0 +1,420 @@
+//! The `Registry` actor: owns every node record, decides registrations (through the
+//! [`Admission`] decision point), routes commands and reports, answers fleet queries, and
+//! supervises the pot actors. Nothing else holds fleet state; everything reaches it by message.
+
+mod messages;
+mod record;
+mod views;
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime};
+
+use actix::prelude::*;
+use honeybee_protocol::{
+    Command, CoreToNode, NodeCommand, NodeId, NodeStatus, PotStatusUpdate, RefusalCode,
+};
+
+pub use messages::*;
+pub use record::{NODE_HISTORY_LIMIT, NodeRecord, PotEntry, SessionLink};
+pub use views::*;
+
+use crate::admission::{Admission, Applicant, Verdict};
+use crate::pot::lifecycle::Lifecycle;
+use crate::pot::{PotActor, PotChanged, PotExited, PotIdentity, PotReport};
+use crate::session::{CloseSession, Deliver, EndReason};
+use crate::settings::SupervisionSettings;
+use crate::supervise::RestartBudget;
+
+/// The registry's fixed settings.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrySettings {
+    /// `protocol.strict_version`: refuse registrations whose version is not 2.
+    pub strict_version: bool,
+    pub supervision: SupervisionSettings,
+}
+
+pub struct Registry {
+    settings: RegistrySettings,
+    admission: Box<dyn Admission>,
+    nodes: HashMap<NodeId, NodeRecord>,
+    next_session_id: u64,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("nodes", &self.nodes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    pub fn new(settings: RegistrySettings, admission: Box<dyn Admission>) -> Self {
+        Registry {
+            settings,
+            admission,
+            nodes: HashMap::new(),
+            next_session_id: 1,
+        }
+    }
+
+    /// The record of `node_id` if `session_id` is its live session.
+    fn live_node(&mut self, node_id: NodeId, session_id: u64) -> Option<&mut NodeRecord> {
+        self.nodes
+            .get_mut(&node_id)
+            .filter(|n| n.session.as_ref().is_some_and(|s| s.id == session_id))
+    }
+
+    fn verdict(&mut self, msg: &Register) -> Verdict {
+        if self.settings.strict_version && msg.version != honeybee_protocol::PROTOCOL_VERSION {
+            return Verdict::Refuse {
+                code: RefusalCode::ProtocolVersionMismatch,
+                reason: format!("this Core speaks version 2 only, got {}", msg.version),
+            };
+        }
+        self.admission.decide(&Applicant {
+            registration: &msg.registration,
+            version: msg.version,
+            remote_addr: msg.remote_addr,
+        })
+    }
+
+    fn on_pot_report(&mut self, node_id: NodeId, update: PotStatusUpdate, ctx: &mut Context<Self>) {
+        let registry = ctx.address();
+        let Some(node) = self.nodes.get_mut(&node_id) else {
+            return;
+        };
+        let now = SystemTime::now();
+        let supervision = &self.settings.supervision;
+        let entry = node.pots.entry(update.pot_id.clone()).or_insert_with(|| PotEntry {
+            pot_type: update.pot_type.clone(),
+            last: Lifecycle::learned(update.status, update.message.clone(), now),
+            actor: None,
+            generation: 0,
+            budget: RestartBudget::new(
+                supervision.max_restarts,
+                supervision.window,
+                supervision.backoff_initial,
+                supervision.backoff_max,
+            ),
+            restarts: 0,
+            gave_up: false,
+        });
+        if entry.actor.is_none() && !entry.gave_up {
+            start_pot_actor(node_id, &update.pot_id, entry, registry);
+        }
+        match &entry.actor {
+            Some(actor) => actor.do_send(PotReport {
+                pot_type: update.pot_type,
+                status: update.status,
+                message: update.message,
+                at: now,
+            }),
+            None => log::error!(
+                "Node {node_id} pot {}: its actor kept crashing and is not running; report dropped.",
+                honeybee_protocol::error::sanitize(&update.pot_id, 64)
+            ),
+        }
+    }
+
+    fn restart_pot(&mut self, node_id: NodeId, pot_id: &str, generation: u64, ctx: &mut Context<Self>) {
+        let registry = ctx.address();
+        let Some(entry) = self.nodes.get_mut(&node_id).and_then(|n| n.pots.get_mut(pot_id)) else {
+            return;
+        };
+        if entry.generation == generation && entry.actor.is_none() {
+            entry.restarts += 1;
+            start_pot_actor(node_id, pot_id, entry, registry);
+            log::info!("Node {node_id} pot {pot_id}: actor restarted from its last known state.");
+        }
+    }
+}
+
+/// Starts a pot's actor (first report or restart) from the entry's last known state.
+fn start_pot_actor(node_id: NodeId, pot_id: &str, entry: &mut PotEntry, registry: Addr<Registry>) {
+    entry.generation += 1;
+    let id = PotIdentity {
+        node_id,
+        pot_id: pot_id.to_owned(),
+        generation: entry.generation,
+    };
+    let actor = PotActor::new(id, registry, entry.pot_type.clone(), entry.last.clone());
+    entry.actor = Some(actor.start());
+}
+
+impl Actor for Registry {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Sessions on every arbiter report here; never let the mailbox be the bottleneck.
+        ctx.set_mailbox_capacity(usize::MAX);
+    }
+}
+
+impl Handler<Register> for Registry {
+    type Result = Result<Admitted, Refused>;
+
+    fn handle(&mut self, msg: Register, _: &mut Context<Self>) -> Self::Result {
+        let totp_key = match self.verdict(&msg) {
+            Verdict::Accept { totp_key } => totp_key,
+            Verdict::Refuse { code, reason } => {
+                log::info!(
+                    "Refused registration of node {} from {}: {code}.",
+                    msg.registration.node_id,
+                    msg.remote_addr
+                );
+                return Err(Refused {
+                    message: code.message(&reason),
+                });
+            }
+        };
+        let now = SystemTime::now();
+        let session_id = self.next_session_id;
+        self.next_session_id += 1;
+        let reg = &msg.registration;
+        let node = self
+            .nodes
+            .entry(reg.node_id)
+            .or_insert_with(|| NodeRecord::new(reg, now));
+        if let Some(old) = node.session.take() {
+            log::info!(
+                "Node {} connected again from {}; closing its older connection.",
+                reg.node_id,
+                msg.remote_addr
+            );
+            old.addr.do_send(CloseSession(EndReason::Replaced));
+        }
+        node.node_name.clone_from(&reg.node_name);
+        node.node_type = reg.node_type;
+        node.address.clone_from(&reg.address);
+        node.port = reg.port;
+        node.protocol_version = msg.version;
+        node.remote_addr = Some(msg.remote_addr);
+        node.last_seen = now;
+        node.session = Some(SessionLink {
+            id: session_id,
+            addr: msg.session.clone(),
+        });
+        node.set_status(NodeStatus::Connected, now);
+        log::info!(
+            "Node {} ({}) registered from {}.",
+            reg.node_id,
+            honeybee_protocol::error::sanitize(&reg.node_name, 128),
+            msg.remote_addr
+        );
+        // Learn its pots (queued behind the ack: the session is waiting for this answer).
+        msg.session.do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
+            node_id: reg.node_id,
+            command: Command::GetInstalledPots,
+        })));
+        Ok(Admitted {
+            session_id,
+            totp_key,
+        })
+    }
+}
+
+impl Handler<NodeReport> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: NodeReport, ctx: &mut Context<Self>) {
+        let now = SystemTime::now();
+        let Some(node) = self.live_node(msg.node_id, msg.session_id) else {
+            return;
+        };
+        node.last_seen = now;
+        match msg.report {
+            Report::Status(status) => node.set_status(status, now),
+            Report::Event(event) => node.push_event(NodeEventRecord {
+                at: now,
+                kind: event.kind,
+                message: event.message,
+            }),
+            Report::Pot(update) => self.on_pot_report(msg.node_id, update, ctx),
+            Report::Seen => {}
+        }
+    }
+}
+
+impl Handler<SessionEnded> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: SessionEnded, _: &mut Context<Self>) {
+        let Some(node_id) = msg.node_id else { return };
+        let Some(node) = self.live_node(node_id, msg.session_id) else {
+            return;
+        };
+        node.session = None;
+        let now = SystemTime::now();
+        if msg.reason != EndReason::NodeDrop {
+            node.set_status(NodeStatus::Unknown, now);
+        }
+        log::info!("Node {node_id} disconnected ({}).", msg.reason);
+    }
+}
+
+impl Handler<PotChanged> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: PotChanged, _: &mut Context<Self>) {
+        let Some(entry) = self
+            .nodes
+            .get_mut(&msg.node_id)
+            .and_then(|n| n.pots.get_mut(&msg.pot_id))
+            .filter(|e| e.generation == msg.generation)
+        else {
+            return;
+        };
+        entry.pot_type = msg.pot_type;
+        entry
+            .last
+            .mirror(msg.status, msg.message, msg.updated_at, msg.transition);
+    }
+}
+
+impl Handler<PotExited> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: PotExited, ctx: &mut Context<Self>) {
+        let Some(entry) = self
+            .nodes
+            .get_mut(&msg.node_id)
+            .and_then(|n| n.pots.get_mut(&msg.pot_id))
+            .filter(|e| e.generation == msg.generation)
+        else {
+            return;
+        };
+        entry.actor = None;
+        if !msg.crashed {
+            return;
+        }
+        match entry.budget.next_restart(Instant::now()) {
+            Some(delay) => {
+                log::warn!(
+                    "Node {} pot {}: actor crashed; restarting in {delay:?}.",
+                    msg.node_id,
+                    msg.pot_id
+                );
+                let (node_id, pot_id, generation) = (msg.node_id, msg.pot_id, msg.generation);
+                ctx.run_later(delay, move |act, ctx| {
+                    act.restart_pot(node_id, &pot_id, generation, ctx);
+                });
+            }
+            None => {
+                entry.gave_up = true;
+                log::error!(
+                    "Node {} pot {}: actor crashed {} times within the restart window; giving up.",
+                    msg.node_id,
+                    msg.pot_id,
+                    entry.budget.recent()
+                );
+            }
+        }
+    }
+}
+
+impl Handler<SendCommand> for Registry {
+    type Result = Result<(), RouteError>;
+
+    fn handle(&mut self, msg: SendCommand, _: &mut Context<Self>) -> Self::Result {
+        let node = self.nodes.get(&msg.node_id).ok_or(RouteError::UnknownNode)?;
+        let session = node.session.as_ref().ok_or(RouteError::Offline)?;
+        session.addr.do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
+            node_id: msg.node_id,
+            command: msg.command,
+        })));
+        Ok(())
+    }
+}
+
+impl Handler<Broadcast> for Registry {
+    type Result = Vec<NodeId>;
+
+    fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) -> Vec<NodeId> {
+        let matches = |n: &NodeRecord| {
+            msg.filter.node_type.is_none_or(|t| t == n.node_type)
+                && msg.filter.status.is_none_or(|s| s == n.status)
+        };
+        let mut reached = Vec::new();
+        for node in self.nodes.values().filter(|n| matches(n)) {
+            if let Some(session) = &node.session {
+                session.addr.do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
+                    node_id: node.node_id,
+                    command: msg.command.clone(),
+                })));
+                reached.push(node.node_id);
+            }
+        }
+        reached
+    }
+}
+
+impl Handler<ListNodes> for Registry {
+    type Result = Vec<NodeView>;
+
+    fn handle(&mut self, _: ListNodes, _: &mut Context<Self>) -> Vec<NodeView> {
+        let mut nodes: Vec<_> = self.nodes.values().map(NodeRecord::view).collect();
+        nodes.sort_by_key(|n| n.node_id);
+        nodes
+    }
+}
+
+impl Handler<GetNode> for Registry {
+    type Result = Option<NodeDetail>;
+
+    fn handle(&mut self, msg: GetNode, _: &mut Context<Self>) -> Option<NodeDetail> {
+        self.nodes.get(&msg.node_id).map(NodeRecord::detail)
+    }
+}
+
+impl Handler<ListPots> for Registry {
+    type Result = Vec<PotView>;
+
+    fn handle(&mut self, _: ListPots, _: &mut Context<Self>) -> Vec<PotView> {
+        let mut nodes: Vec<_> = self.nodes.values().collect();
+        nodes.sort_by_key(|n| n.node_id);
+        nodes.into_iter().flat_map(NodeRecord::pot_views).collect()
+    }
+}
+
+impl Handler<PotHistory> for Registry {
+    type Result = Option<Vec<crate::pot::lifecycle::Transition>>;
+
+    fn handle(&mut self, msg: PotHistory, _: &mut Context<Self>) -> Self::Result {
+        let pot = self.nodes.get(&msg.node_id)?.pots.get(&msg.pot_id)?;
+        Some(pot.last.history().cloned().collect())
+    }
+}
+
+impl Handler<CloseAllSessions> for Registry {
+    type Result = usize;
+
+    fn handle(&mut self, _: CloseAllSessions, _: &mut Context<Self>) -> usize {
+        let sessions = self.nodes.values().filter_map(|n| n.session.as_ref());
+        sessions
+            .map(|s| s.addr.do_send(CloseSession(EndReason::Shutdown)))
+            .count()
+    }
+}
+
+#[cfg(feature = "fault-injection")]
+impl Handler<InjectFault> for Registry {
+    type Result = bool;
+
+    fn handle(&mut self, msg: InjectFault, _: &mut Context<Self>) -> bool {
+        let Some(node) = self.nodes.get(&msg.node_id) else {
+            return false;
+        };
+        match msg.target {
+            FaultTarget::Session => node.session.as_ref().map(|s| {
+                s.addr.do_send(crate::session::InjectPanic);
+            }),
+            FaultTarget::Pot(pot_id) => node
+                .pots
+                .get(&pot_id)
+                .and_then(|p| p.actor.as_ref())
+                .map(|a| a.do_send(crate::pot::InjectPanic)),
+        }
+        .is_some()
+    }
+}

@@ -1,0 +1,137 @@
+//! The messages the registry receives from sessions and operators.
+
+use std::net::SocketAddr;
+
+use actix::prelude::*;
+use honeybee_protocol::{
+    Command, NodeEvent, NodeId, NodeRegistration, NodeStatus, NodeType, PotStatusUpdate,
+    SecretString,
+};
+
+use super::views::{NodeDetail, NodeView, PotView};
+use crate::pot::lifecycle::Transition;
+use crate::session::{EndReason, NodeSession};
+
+/// A session asks to register its node (the single decision point).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Admitted, Refused>")]
+pub struct Register {
+    pub session: Addr<NodeSession>,
+    pub registration: NodeRegistration,
+    pub version: u64,
+    pub remote_addr: SocketAddr,
+}
+
+/// The registration was accepted.
+#[derive(Debug)]
+pub struct Admitted {
+    pub session_id: u64,
+    pub totp_key: Option<SecretString>,
+}
+
+/// The registration was refused: the ack's message (`CODE: reason`).
+#[derive(Debug)]
+pub struct Refused {
+    pub message: String,
+}
+
+/// What a registered session reports about its node.
+#[derive(Debug)]
+pub enum Report {
+    Status(NodeStatus),
+    Pot(PotStatusUpdate),
+    Event(NodeEvent),
+    /// Any other frame: the node is alive.
+    Seen,
+}
+
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct NodeReport {
+    pub node_id: NodeId,
+    pub session_id: u64,
+    pub report: Report,
+}
+
+/// A session ended. `node_id` is `None` when it never registered.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SessionEnded {
+    pub node_id: Option<NodeId>,
+    pub session_id: u64,
+    pub reason: EndReason,
+}
+
+/// Why a command could not be routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("no such node")]
+    UnknownNode,
+    #[error("the node is not connected")]
+    Offline,
+}
+
+/// Send a command to a node's live session.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), RouteError>")]
+pub struct SendCommand {
+    pub node_id: NodeId,
+    pub command: Command,
+}
+
+/// Which nodes a broadcast reaches (all connected nodes when empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeFilter {
+    pub node_type: Option<NodeType>,
+    pub status: Option<NodeStatus>,
+}
+
+/// Send a command to every connected node matching the filter; answers the ids reached.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<NodeId>")]
+pub struct Broadcast {
+    pub command: Command,
+    pub filter: NodeFilter,
+}
+
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<NodeView>")]
+pub struct ListNodes;
+
+#[derive(Debug, Message)]
+#[rtype(result = "Option<NodeDetail>")]
+pub struct GetNode {
+    pub node_id: NodeId,
+}
+
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<PotView>")]
+pub struct ListPots;
+
+#[derive(Debug, Message)]
+#[rtype(result = "Option<Vec<Transition>>")]
+pub struct PotHistory {
+    pub node_id: NodeId,
+    pub pot_id: String,
+}
+
+/// Close every session (the Core is shutting down); answers how many were asked to close.
+#[derive(Debug, Message)]
+#[rtype(result = "usize")]
+pub struct CloseAllSessions;
+
+/// Test-only fault hook: make one child actor panic. Answers whether it was found.
+#[cfg(feature = "fault-injection")]
+#[derive(Debug, Message)]
+#[rtype(result = "bool")]
+pub struct InjectFault {
+    pub node_id: NodeId,
+    pub target: FaultTarget,
+}
+
+#[cfg(feature = "fault-injection")]
+#[derive(Debug, Clone)]
+pub enum FaultTarget {
+    Session,
+    Pot(String),
+}

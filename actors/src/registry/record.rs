@@ -1,0 +1,135 @@
+//! What the registry keeps per node and per pot.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use actix::Addr;
+use honeybee_protocol::{NodeId, NodeRegistration, NodeStatus, NodeType};
+
+use super::views::{NodeDetail, NodeEventRecord, NodeView, PotView, StatusChange};
+use crate::pot::PotActor;
+use crate::pot::lifecycle::Lifecycle;
+use crate::session::NodeSession;
+use crate::supervise::RestartBudget;
+
+/// Entries kept of a node's status history and of its node events.
+pub const NODE_HISTORY_LIMIT: usize = 100;
+
+/// The live session of a node.
+#[derive(Debug, Clone)]
+pub struct SessionLink {
+    pub id: u64,
+    pub addr: Addr<NodeSession>,
+}
+
+#[derive(Debug)]
+pub struct NodeRecord {
+    pub node_id: NodeId,
+    pub node_name: String,
+    pub node_type: NodeType,
+    pub address: String,
+    pub port: u16,
+    pub status: NodeStatus,
+    pub protocol_version: u64,
+    pub remote_addr: Option<SocketAddr>,
+    pub last_seen: SystemTime,
+    pub registered_at: SystemTime,
+    pub session: Option<SessionLink>,
+    pub pots: BTreeMap<String, PotEntry>,
+    pub status_history: VecDeque<StatusChange>,
+    pub node_events: VecDeque<NodeEventRecord>,
+}
+
+/// A pot: its actor (when running) and the mirror of its last known state.
+#[derive(Debug)]
+pub struct PotEntry {
+    pub pot_type: String,
+    pub last: Lifecycle,
+    pub actor: Option<Addr<PotActor>>,
+    pub generation: u64,
+    pub budget: RestartBudget,
+    pub restarts: u32,
+    /// The actor kept crashing; it is not restarted until something resets the budget.
+    pub gave_up: bool,
+}
+
+impl NodeRecord {
+    pub fn new(registration: &NodeRegistration, now: SystemTime) -> Self {
+        NodeRecord {
+            node_id: registration.node_id,
+            node_name: registration.node_name.clone(),
+            node_type: registration.node_type,
+            address: registration.address.clone(),
+            port: registration.port,
+            status: NodeStatus::Unknown,
+            protocol_version: 2,
+            remote_addr: None,
+            last_seen: now,
+            registered_at: now,
+            session: None,
+            pots: BTreeMap::new(),
+            status_history: VecDeque::new(),
+            node_events: VecDeque::new(),
+        }
+    }
+
+    /// Moves the node to `status`, recording the change if it is one.
+    pub fn set_status(&mut self, status: NodeStatus, at: SystemTime) {
+        if self.status == status && !self.status_history.is_empty() {
+            return;
+        }
+        let from = (!self.status_history.is_empty()).then_some(self.status);
+        push_bounded(&mut self.status_history, StatusChange { at, from, to: status });
+        self.status = status;
+    }
+
+    pub fn push_event(&mut self, event: NodeEventRecord) {
+        push_bounded(&mut self.node_events, event);
+    }
+
+    pub fn view(&self) -> NodeView {
+        NodeView {
+            node_id: self.node_id,
+            node_name: self.node_name.clone(),
+            node_type: self.node_type,
+            address: self.address.clone(),
+            port: self.port,
+            status: self.status,
+            connected: self.session.is_some(),
+            protocol_version: self.protocol_version,
+            remote_addr: self.remote_addr,
+            last_seen: self.last_seen,
+            registered_at: self.registered_at,
+            pot_count: self.pots.len(),
+        }
+    }
+
+    pub fn pot_views(&self) -> impl Iterator<Item = PotView> + '_ {
+        self.pots.iter().map(|(pot_id, pot)| PotView {
+            node_id: self.node_id,
+            pot_id: pot_id.clone(),
+            pot_type: pot.pot_type.clone(),
+            status: pot.last.status(),
+            message: pot.last.message().map(str::to_owned),
+            updated_at: pot.last.updated_at(),
+            restarts: pot.restarts,
+        })
+    }
+
+    pub fn detail(&self) -> NodeDetail {
+        NodeDetail {
+            node: self.view(),
+            pots: self.pot_views().collect(),
+            status_history: self.status_history.iter().cloned().collect(),
+            node_events: self.node_events.iter().cloned().collect(),
+        }
+    }
+}
+
+fn push_bounded<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.len() == NODE_HISTORY_LIMIT {
+        queue.pop_front();
+    }
+    queue.push_back(item);
+}

@@ -1,0 +1,59 @@
+//! Read-only snapshots the registry answers fleet queries with. Plain data: the HTTP layer
+//! decides their JSON shapes.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeView {
+    pub node_id: NodeId,
+    pub node_name: String,
+    pub node_type: NodeType,
+    pub address: String,
+    pub port: u16,
+    pub status: NodeStatus,
+    pub connected: bool,
+    pub protocol_version: u64,
+    pub remote_addr: Option<SocketAddr>,
+    pub last_seen: SystemTime,
+    pub registered_at: SystemTime,
+    pub pot_count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PotView {
+    pub node_id: NodeId,
+    pub pot_id: String,
+    pub pot_type: String,
+    pub status: PotStatus,
+    pub message: Option<String>,
+    pub updated_at: SystemTime,
+    /// Times the pot's actor was restarted after a crash.
+    pub restarts: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub at: SystemTime,
+    pub from: Option<NodeStatus>,
+    pub to: NodeStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEventRecord {
+    pub at: SystemTime,
+    pub kind: NodeEventKind,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeDetail {
+    pub node: NodeView,
+    pub pots: Vec<PotView>,
+    /// Oldest first; the last 100.
+    pub status_history: Vec<StatusChange>,
+    /// Oldest first; the last 100.
+    pub node_events: Vec<NodeEventRecord>,
+}

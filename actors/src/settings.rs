@@ -1,0 +1,50 @@
+//! The settings the actors run with, taken from the Core's validated config.
+
+use std::time::Duration;
+
+/// How every node session behaves (PROTOCOL.md's session rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSettings {
+    pub max_frame_bytes: usize,
+    /// Refuse registrations whose envelope version is not 2.
+    pub strict_version: bool,
+    pub registration_timeout: Duration,
+    pub heartbeat_timeout: Duration,
+    pub max_bad_frames_per_minute: u32,
+    /// How long a closing session waits for its last frames to be written.
+    pub close_grace: Duration,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            max_frame_bytes: honeybee_protocol::DEFAULT_MAX_FRAME_BYTES,
+            strict_version: false,
+            registration_timeout: Duration::from_secs(10),
+            heartbeat_timeout: Duration::from_secs(90),
+            max_bad_frames_per_minute: 30,
+            close_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How the registry supervises its children.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisionSettings {
+    /// Crashed pot actors restarted at most this often within `window`.
+    pub max_restarts: u32,
+    pub window: Duration,
+    pub backoff_initial: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for SupervisionSettings {
+    fn default() -> Self {
+        SupervisionSettings {
+            max_restarts: 10,
+            window: Duration::from_secs(60),
+            backoff_initial: Duration::from_millis(10),
+            backoff_max: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! The `honeybee-core` binary.
+fn main() {}
