@@ -1,3 +1,7 @@
 //! HoneyBee Core: configuration, listeners, and the server that runs the actors.
 
+pub mod config;
+pub mod logging;
 pub mod net;
+pub mod runtime;
+pub mod server;

@@ -1,2 +1,98 @@
-//! The `honeybee-core` binary.
-fn main() {}
+//! The `honeybee-core` binary: `serve` (the default) and `check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use honeybee_core::config::{self, Config};
+use honeybee_core::{logging, runtime};
+
+/// The config file used when none is given.
+const DEFAULT_CONFIG: &str = "conf/default.toml";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "honeybee-core",
+    version,
+    about = "HoneyBee Core: the central service for honeypot fleets"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run the Core (the default).
+    Serve {
+        /// Config file (default: conf/default.toml, or the built-in defaults when it is absent).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a config file and exit.
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Cmd::Serve { config: None }) {
+        Cmd::Serve { config } => serve(config.as_deref()),
+        Cmd::Check { config } => check(config.as_deref()),
+    }
+}
+
+/// Loads the config, or says what is wrong with it (every problem) on stderr.
+fn load(path: Option<&Path>) -> Result<(Config, String), ExitCode> {
+    let env = std::env::vars();
+    let (result, source) = match path {
+        Some(path) => (config::load(path, env), path.display().to_string()),
+        None if Path::new(DEFAULT_CONFIG).exists() => (
+            config::load(Path::new(DEFAULT_CONFIG), env),
+            DEFAULT_CONFIG.to_owned(),
+        ),
+        None => (config::load_str("", env), "built-in defaults".to_owned()),
+    };
+    match result {
+        Ok(config) => Ok((config, source)),
+        Err(e) => {
+            eprintln!("Invalid configuration ({source}):\n{e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn check(path: Option<&Path>) -> ExitCode {
+    match load(path) {
+        Ok((_, source)) => {
+            println!("Configuration OK ({source}).");
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn serve(path: Option<&Path>) -> ExitCode {
+    let (config, source) = match load(path) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    logging::init(&config.logging.level);
+    log::info!(
+        "HoneyBee Core {} starting with {source}.",
+        env!("CARGO_PKG_VERSION")
+    );
+    match runtime::serve(config) {
+        Ok(()) => {
+            log::info!("HoneyBee Core stopped.");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            log::error!("Cannot start: {e}.");
+            eprintln!("honeybee-core: cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

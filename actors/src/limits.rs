@@ -66,7 +66,9 @@ impl ConnectionLimits {
 
 fn take(counter: &AtomicUsize, max: usize) -> bool {
     counter
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < max).then_some(n + 1)
+        })
         .is_ok()
 }
 

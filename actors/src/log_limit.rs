@@ -73,11 +73,26 @@ mod tests {
     fn bursts_then_suppresses_then_reports() {
         let mut limiter = LogLimiter::new(2, Duration::from_secs(60));
         let t0 = Instant::now();
-        assert_eq!(limiter.check(t0), LogPermit::Log { suppressed_before: 0 });
-        assert_eq!(limiter.check(t0), LogPermit::Log { suppressed_before: 0 });
+        assert_eq!(
+            limiter.check(t0),
+            LogPermit::Log {
+                suppressed_before: 0
+            }
+        );
+        assert_eq!(
+            limiter.check(t0),
+            LogPermit::Log {
+                suppressed_before: 0
+            }
+        );
         assert_eq!(limiter.check(t0), LogPermit::Suppress);
         assert_eq!(limiter.check(t0), LogPermit::Suppress);
         let later = t0 + Duration::from_secs(60);
-        assert_eq!(limiter.check(later), LogPermit::Log { suppressed_before: 2 });
+        assert_eq!(
+            limiter.check(later),
+            LogPermit::Log {
+                suppressed_before: 2
+            }
+        );
     }
 }

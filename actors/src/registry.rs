@@ -25,6 +25,9 @@ use crate::session::{CloseSession, Deliver, EndReason};
 use crate::settings::SupervisionSettings;
 use crate::supervise::RestartBudget;
 
+/// Messages sent with `send()` (registrations, queries) queued before senders wait.
+const MAILBOX_CAPACITY: usize = 1 << 16;
+
 /// The registry's fixed settings.
 #[derive(Debug, Clone, Default)]
 pub struct RegistrySettings {
@@ -86,20 +89,23 @@ impl Registry {
         };
         let now = SystemTime::now();
         let supervision = &self.settings.supervision;
-        let entry = node.pots.entry(update.pot_id.clone()).or_insert_with(|| PotEntry {
-            pot_type: update.pot_type.clone(),
-            last: Lifecycle::learned(update.status, update.message.clone(), now),
-            actor: None,
-            generation: 0,
-            budget: RestartBudget::new(
-                supervision.max_restarts,
-                supervision.window,
-                supervision.backoff_initial,
-                supervision.backoff_max,
-            ),
-            restarts: 0,
-            gave_up: false,
-        });
+        let entry = node
+            .pots
+            .entry(update.pot_id.clone())
+            .or_insert_with(|| PotEntry {
+                pot_type: update.pot_type.clone(),
+                last: Lifecycle::learned(update.status, update.message.clone(), now),
+                actor: None,
+                generation: 0,
+                budget: RestartBudget::new(
+                    supervision.max_restarts,
+                    supervision.window,
+                    supervision.backoff_initial,
+                    supervision.backoff_max,
+                ),
+                restarts: 0,
+                gave_up: false,
+            });
         if entry.actor.is_none() && !entry.gave_up {
             start_pot_actor(node_id, &update.pot_id, entry, registry);
         }
@@ -117,9 +123,19 @@ impl Registry {
         }
     }
 
-    fn restart_pot(&mut self, node_id: NodeId, pot_id: &str, generation: u64, ctx: &mut Context<Self>) {
+    fn restart_pot(
+        &mut self,
+        node_id: NodeId,
+        pot_id: &str,
+        generation: u64,
+        ctx: &mut Context<Self>,
+    ) {
         let registry = ctx.address();
-        let Some(entry) = self.nodes.get_mut(&node_id).and_then(|n| n.pots.get_mut(pot_id)) else {
+        let Some(entry) = self
+            .nodes
+            .get_mut(&node_id)
+            .and_then(|n| n.pots.get_mut(pot_id))
+        else {
             return;
         };
         if entry.generation == generation && entry.actor.is_none() {
@@ -146,8 +162,8 @@ impl Actor for Registry {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        // Sessions on every arbiter report here; never let the mailbox be the bottleneck.
-        ctx.set_mailbox_capacity(usize::MAX);
+        // Sessions on every arbiter register here at once after a restart of the Core.
+        ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
     }
 }
 
@@ -203,10 +219,11 @@ impl Handler<Register> for Registry {
             msg.remote_addr
         );
         // Learn its pots (queued behind the ack: the session is waiting for this answer).
-        msg.session.do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-            node_id: reg.node_id,
-            command: Command::GetInstalledPots,
-        })));
+        msg.session
+            .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
+                node_id: reg.node_id,
+                command: Command::GetInstalledPots,
+            })));
         Ok(Admitted {
             session_id,
             totp_key,
@@ -317,12 +334,17 @@ impl Handler<SendCommand> for Registry {
     type Result = Result<(), RouteError>;
 
     fn handle(&mut self, msg: SendCommand, _: &mut Context<Self>) -> Self::Result {
-        let node = self.nodes.get(&msg.node_id).ok_or(RouteError::UnknownNode)?;
+        let node = self
+            .nodes
+            .get(&msg.node_id)
+            .ok_or(RouteError::UnknownNode)?;
         let session = node.session.as_ref().ok_or(RouteError::Offline)?;
-        session.addr.do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-            node_id: msg.node_id,
-            command: msg.command,
-        })));
+        session
+            .addr
+            .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
+                node_id: msg.node_id,
+                command: msg.command,
+            })));
         Ok(())
     }
 }
@@ -338,10 +360,12 @@ impl Handler<Broadcast> for Registry {
         let mut reached = Vec::new();
         for node in self.nodes.values().filter(|n| matches(n)) {
             if let Some(session) = &node.session {
-                session.addr.do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-                    node_id: node.node_id,
-                    command: msg.command.clone(),
-                })));
+                session
+                    .addr
+                    .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
+                        node_id: node.node_id,
+                        command: msg.command.clone(),
+                    })));
                 reached.push(node.node_id);
             }
         }

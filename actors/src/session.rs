@@ -242,14 +242,20 @@ impl NodeSession {
             .registry
             .send(request)
             .timeout(self.settings.registration_timeout);
-        ctx.wait(answer.into_actor(self).map(move |answer, act, ctx| match answer {
-            Ok(Ok(admitted)) => act.admitted(node_id, admitted, ctx),
-            Ok(Err(refused)) => act.refused(node_id, refused, ctx),
-            Err(e) => {
-                log::error!("Registry did not answer the registration of node {node_id}: {e}.");
-                act.close(EndReason::IoError("registry unavailable".into()), ctx);
-            }
-        }));
+        ctx.wait(
+            answer
+                .into_actor(self)
+                .map(move |answer, act, ctx| match answer {
+                    Ok(Ok(admitted)) => act.admitted(node_id, admitted, ctx),
+                    Ok(Err(refused)) => act.refused(node_id, refused, ctx),
+                    Err(e) => {
+                        log::error!(
+                            "Registry did not answer the registration of node {node_id}: {e}."
+                        );
+                        act.close(EndReason::IoError("registry unavailable".into()), ctx);
+                    }
+                }),
+        );
     }
 
     fn admitted(&mut self, node_id: u64, admitted: Admitted, ctx: &mut Context<Self>) {
@@ -452,7 +458,8 @@ impl StreamHandler<Result<Frame, io::Error>> for NodeSession {
 
 impl WriteHandler<io::Error> for NodeSession {
     fn error(&mut self, err: io::Error, _: &mut Context<Self>) -> Running {
-        self.ending.get_or_insert(EndReason::IoError(err.to_string()));
+        self.ending
+            .get_or_insert(EndReason::IoError(err.to_string()));
         Running::Stop
     }
 
@@ -485,6 +492,9 @@ impl Handler<InjectPanic> for NodeSession {
 
     #[allow(clippy::panic)]
     fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
-        panic!("fault injection: session of {} panics on purpose", self.peer());
+        panic!(
+            "fault injection: session of {} panics on purpose",
+            self.peer()
+        );
     }
 }

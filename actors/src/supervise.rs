@@ -16,7 +16,12 @@ pub struct RestartBudget {
 }
 
 impl RestartBudget {
-    pub fn new(max: u32, window: Duration, backoff_initial: Duration, backoff_max: Duration) -> Self {
+    pub fn new(
+        max: u32,
+        window: Duration,
+        backoff_initial: Duration,
+        backoff_max: Duration,
+    ) -> Self {
         RestartBudget {
             max,
             window,
@@ -109,8 +114,16 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(budget.next_restart(t0), Some(secs(1)));
         assert_eq!(budget.next_restart(t0 + secs(1)), Some(secs(2)));
-        assert_eq!(budget.next_restart(t0 + secs(2)), Some(secs(3)), "capped at max");
-        assert_eq!(budget.next_restart(t0 + secs(3)), None, "gives up at 3 in 60 s");
+        assert_eq!(
+            budget.next_restart(t0 + secs(2)),
+            Some(secs(3)),
+            "capped at max"
+        );
+        assert_eq!(
+            budget.next_restart(t0 + secs(3)),
+            None,
+            "gives up at 3 in 60 s"
+        );
         assert_eq!(budget.recent(), 3);
         // The first restart leaves the window at t0 + 60 s.
         assert_eq!(budget.next_restart(t0 + secs(60)), Some(secs(3)));
@@ -120,7 +133,8 @@ mod tests {
 
     #[test]
     fn zero_restarts_allowed_means_never() {
-        let mut budget = RestartBudget::new(0, Duration::from_secs(1), Duration::ZERO, Duration::ZERO);
+        let mut budget =
+            RestartBudget::new(0, Duration::from_secs(1), Duration::ZERO, Duration::ZERO);
         assert_eq!(budget.next_restart(Instant::now()), None);
     }
 }

@@ -174,17 +174,37 @@ mod tests {
     #[test]
     fn reports_are_applied_and_recorded() {
         let mut pot = Lifecycle::learned(Installing, Some("cloning".into()), t(1));
-        assert!(pot.apply(Installing, Some("still cloning".into()), t(2)).is_none());
+        assert!(
+            pot.apply(Installing, Some("still cloning".into()), t(2))
+                .is_none()
+        );
         assert_eq!(pot.message(), Some("still cloning"));
         let tr = pot.apply(Running, None, t(3)).cloned().unwrap();
-        assert_eq!((tr.from, tr.to, tr.expected), (Some(Installing), Running, true));
-        let tr = pot.apply(Installing, Some("odd".into()), t(4)).cloned().unwrap();
-        assert_eq!((tr.from, tr.to, tr.expected), (Some(Running), Installing, false));
-        assert_eq!(pot.status(), Installing, "unexpected transitions are still applied");
+        assert_eq!(
+            (tr.from, tr.to, tr.expected),
+            (Some(Installing), Running, true)
+        );
+        let tr = pot
+            .apply(Installing, Some("odd".into()), t(4))
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            (tr.from, tr.to, tr.expected),
+            (Some(Running), Installing, false)
+        );
+        assert_eq!(
+            pot.status(),
+            Installing,
+            "unexpected transitions are still applied"
+        );
         let seen: Vec<_> = pot.history().map(|t| (t.from, t.to)).collect();
         assert_eq!(
             seen,
-            [(None, Installing), (Some(Installing), Running), (Some(Running), Installing)]
+            [
+                (None, Installing),
+                (Some(Installing), Running),
+                (Some(Running), Installing)
+            ]
         );
         assert_eq!(pot.updated_at(), t(4));
     }

@@ -80,7 +80,14 @@ impl NodeRecord {
             return;
         }
         let from = (!self.status_history.is_empty()).then_some(self.status);
-        push_bounded(&mut self.status_history, StatusChange { at, from, to: status });
+        push_bounded(
+            &mut self.status_history,
+            StatusChange {
+                at,
+                from,
+                to: status,
+            },
+        );
         self.status = status;
     }
 

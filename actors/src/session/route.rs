@@ -83,12 +83,32 @@ mod tests {
         });
         let table = [
             (Phase::Unregistered, registration(7), Route::Register),
-            (Phase::Unregistered, status(7), Route::Reject(ErrorCode::NotRegistered)),
-            (Phase::Unregistered, NodeToCore::NodeDrop, Route::Reject(ErrorCode::NotRegistered)),
-            (registered, registration(7), Route::Reject(ErrorCode::AlreadyRegistered)),
-            (registered, registration(8), Route::Reject(ErrorCode::AlreadyRegistered)),
+            (
+                Phase::Unregistered,
+                status(7),
+                Route::Reject(ErrorCode::NotRegistered),
+            ),
+            (
+                Phase::Unregistered,
+                NodeToCore::NodeDrop,
+                Route::Reject(ErrorCode::NotRegistered),
+            ),
+            (
+                registered,
+                registration(7),
+                Route::Reject(ErrorCode::AlreadyRegistered),
+            ),
+            (
+                registered,
+                registration(8),
+                Route::Reject(ErrorCode::AlreadyRegistered),
+            ),
             (registered, status(7), Route::Report),
-            (registered, status(8), Route::Reject(ErrorCode::NodeIdMismatch)),
+            (
+                registered,
+                status(8),
+                Route::Reject(ErrorCode::NodeIdMismatch),
+            ),
             (registered, event.clone(), Route::Report),
             (registered, NodeToCore::NodeDrop, Route::Goodbye),
             (Phase::Closing, status(7), Route::Ignore),

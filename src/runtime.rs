@@ -1,0 +1,145 @@
+//! Running the Core: `serve` (until SIGINT/SIGTERM) and [`CoreThread`], a Core on its own
+//! thread and actix `System`, for tests, benchmarks and embedding.
+
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_rt::{ArbiterHandle, System};
+use honeybee_actors::Registry;
+
+use crate::config::Config;
+use crate::server::{Core, StartError};
+
+/// Runs the Core until SIGINT or SIGTERM, then shuts it down cleanly.
+pub fn serve(config: Config) -> Result<(), StartError> {
+    System::new().block_on(async move {
+        let core = Core::start(&config).await?;
+        wait_for_signal().await;
+        log::info!("Signal received; shutting down.");
+        core.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                log::warn!("Cannot listen for SIGTERM ({e}); stopping on SIGINT only.");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A Core running on its own thread. Dropping it shuts the Core down.
+#[derive(Debug)]
+pub struct CoreThread {
+    pub node_addr: SocketAddr,
+    registry: Addr<Registry>,
+    system: ArbiterHandle,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Longest wait for an answer from the Core's thread.
+const ASK_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl CoreThread {
+    /// Starts a Core with `config` and waits until it listens.
+    pub fn start(config: Config) -> Result<CoreThread, StartError> {
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("honeybee-core".into())
+            .spawn(move || {
+                System::new().block_on(async move {
+                    let core = match Core::start(&config).await {
+                        Ok(core) => core,
+                        Err(e) => return drop(ready_tx.send(Err(e))),
+                    };
+                    let handle = (core.node_addr, core.registry.clone(), Arbiter::current());
+                    let _ = ready_tx.send(Ok(handle));
+                    // Wait for the stop request off the runtime's threads.
+                    let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+                    core.shutdown().await;
+                });
+            })
+            .map_err(|source| StartError::Bind {
+                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                source,
+            })?;
+        let (node_addr, registry, system) = match ready_rx.recv() {
+            Ok(Ok(handle)) => handle,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(StartError::Bind {
+                    addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+                    source: std::io::Error::other("the Core's thread ended before it started"),
+                });
+            }
+        };
+        Ok(CoreThread {
+            node_addr,
+            registry,
+            system,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Sends `message` to the registry and waits for its answer.
+    pub fn ask<M>(&self, message: M) -> Result<M::Result, MailboxError>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        Registry: Handler<M>,
+    {
+        let (tx, rx) = mpsc::channel();
+        let registry = self.registry.clone();
+        self.system.spawn(async move {
+            let _ = tx.send(registry.send(message).await);
+        });
+        rx.recv_timeout(ASK_TIMEOUT)
+            .map_err(|_| MailboxError::Timeout)?
+    }
+
+    /// Shuts the Core down and waits for its thread.
+    pub fn stop(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for CoreThread {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}

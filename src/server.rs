@@ -1,0 +1,312 @@
+//! Starting and stopping the Core: the registry, the session arbiters (one per core), the node
+//! listener and its accept loop, and the one shutdown sequence.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_rt::{Arbiter, ArbiterHandle};
+use honeybee_actors::limits::Refused;
+use honeybee_actors::log_limit::LogLimiter;
+use honeybee_actors::registry::CloseAllSessions;
+use honeybee_actors::{
+    AcceptAll, ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings,
+    SessionSettings, limited_log,
+};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::Config;
+use crate::net::{self, FdLimit, TlsError};
+
+/// File descriptors kept free for the store, logs and the API when deriving
+/// `limits.max_connections` from the open-file limit.
+const RESERVED_FDS: u64 = 512;
+/// How long accept pauses when the process is out of file descriptors.
+const EMFILE_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Why the Core could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot bind the node listener to {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("TLS on the node port: {0}")]
+    Tls(#[from] TlsError),
+    #[error("TLS on the node port: tls.enabled needs tls.cert and tls.key")]
+    TlsFilesMissing,
+}
+
+/// A running Core (inside an actix `System`).
+#[derive(Debug)]
+pub struct Core {
+    pub node_addr: SocketAddr,
+    pub registry: Addr<Registry>,
+    limits: ConnectionLimits,
+    stop_accepting: watch::Sender<bool>,
+    arbiters: Vec<Arbiter>,
+    close_grace: Duration,
+}
+
+impl Core {
+    /// Starts everything; must run inside an actix `System`. Nothing is bound if the TLS files
+    /// are unusable.
+    pub async fn start(config: &Config) -> Result<Core, StartError> {
+        let settings = Arc::new(session_settings(config));
+        let tls = match &config.tls {
+            t if t.enabled => {
+                let (Some(cert), Some(key)) = (&t.cert, &t.key) else {
+                    return Err(StartError::TlsFilesMissing);
+                };
+                Some(net::acceptor(net::server_config(
+                    cert,
+                    key,
+                    t.client_ca.as_deref(),
+                )?))
+            }
+            _ => None,
+        };
+        let limits = ConnectionLimits::new(
+            max_connections(config.limits.max_connections),
+            config.limits.max_unregistered,
+        );
+        let registry = Registry::new(
+            RegistrySettings {
+                strict_version: config.protocol.strict_version,
+                ..RegistrySettings::default()
+            },
+            Box::new(AcceptAll),
+        )
+        .start();
+
+        let addr = SocketAddr::new(config.server.host, config.server.node_port);
+        let listener = net::bind_listener(addr, net::LISTEN_BACKLOG)
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let node_addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        log::info!(
+            "Listening for nodes on {node_addr} ({}).",
+            if tls.is_some() { "TLS" } else { "plain TCP" }
+        );
+        if tls.is_none() && !node_addr.ip().is_loopback() {
+            log::warn!(
+                "TLS is off and the node listener is not on loopback: keys handed out at \
+                 enrollment travel in clear text. Set tls.enabled = true."
+            );
+        }
+
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
+        let (stop_accepting, stopped) = watch::channel(false);
+        let accept = AcceptLoop {
+            limits: limits.clone(),
+            arbiters: arbiters.iter().map(Arbiter::handle).collect(),
+            tls,
+            registry: registry.clone(),
+            settings: Arc::clone(&settings),
+        };
+        actix_rt::spawn(accept.run(listener, stopped));
+        Ok(Core {
+            node_addr,
+            registry,
+            limits,
+            stop_accepting,
+            arbiters,
+            close_grace: settings.close_grace,
+        })
+    }
+
+    /// Connections open right now.
+    pub fn connections(&self) -> usize {
+        self.limits.open()
+    }
+
+    /// Stops accepting, asks every session to close (they flush what they were writing), waits
+    /// for them up to their grace period, then stops the session arbiters.
+    pub async fn shutdown(self) {
+        let _ = self.stop_accepting.send(true);
+        let asked = self.registry.send(CloseAllSessions).await.unwrap_or(0);
+        log::info!("Shutting down: closing {asked} node sessions.");
+        let deadline = Instant::now() + self.close_grace + Duration::from_secs(1);
+        while self.limits.open() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if self.limits.open() > 0 {
+            log::warn!(
+                "{} connections did not close in time; dropping them.",
+                self.limits.open()
+            );
+        }
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        log::info!("Node listener stopped.");
+    }
+}
+
+fn session_settings(config: &Config) -> SessionSettings {
+    SessionSettings {
+        max_frame_bytes: config.protocol.max_frame_bytes,
+        strict_version: config.protocol.strict_version,
+        registration_timeout: config.protocol.registration_timeout,
+        heartbeat_timeout: config.protocol.heartbeat_timeout,
+        max_bad_frames_per_minute: config.protocol.max_bad_frames_per_minute,
+        ..SessionSettings::default()
+    }
+}
+
+/// `limits.max_connections`, with 0 derived from the open-file limit (raised to its hard limit
+/// first); warns when the limit cannot hold what was configured.
+fn max_connections(configured: usize) -> usize {
+    let limit = match net::raise_fd_limit() {
+        Ok(limit) => limit,
+        Err(e) => {
+            log::warn!("Cannot read or raise the open-file limit: {e}.");
+            FdLimit {
+                soft: 1024,
+                hard: 1024,
+            }
+        }
+    };
+    let usable = limit.soft.saturating_sub(RESERVED_FDS) as usize;
+    log::info!(
+        "Open-file limit {} (hard {}); up to {usable} node connections fit.",
+        limit.soft,
+        limit.hard
+    );
+    match configured {
+        0 => usable.max(1),
+        n if n > usable => {
+            log::warn!(
+                "limits.max_connections = {n} is above what the open-file limit {} allows \
+                 (~{usable}); accepts past that will fail and back off.",
+                limit.soft
+            );
+            n
+        }
+        n => n,
+    }
+}
+
+/// Accepts node connections and starts each session on the next arbiter.
+struct AcceptLoop {
+    limits: ConnectionLimits,
+    arbiters: Vec<ArbiterHandle>,
+    tls: Option<TlsAcceptor>,
+    registry: Addr<Registry>,
+    settings: Arc<SessionSettings>,
+}
+
+impl AcceptLoop {
+    async fn run(self, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+        let mut next = 0usize;
+        let mut refusals = LogLimiter::new(5, Duration::from_secs(60));
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stop.changed() => break,
+            };
+            match accepted {
+                Ok((tcp, peer)) => {
+                    let permit = match self.limits.admit() {
+                        Ok(permit) => permit,
+                        Err(why) => {
+                            limited_log!(
+                                refusals,
+                                warn,
+                                "Refused connection from {peer}: {}.",
+                                match why {
+                                    Refused::TooManyConnections => "limits.max_connections reached",
+                                    Refused::TooManyUnregistered =>
+                                        "limits.max_unregistered reached",
+                                }
+                            );
+                            continue;
+                        }
+                    };
+                    let Ok(std) = tcp.into_std() else { continue };
+                    let arbiter = &self.arbiters[next % self.arbiters.len()];
+                    next = next.wrapping_add(1);
+                    arbiter.spawn(start_session(
+                        std,
+                        peer,
+                        permit,
+                        self.tls.clone(),
+                        self.registry.clone(),
+                        Arc::clone(&self.settings),
+                    ));
+                }
+                Err(e) if net::is_fd_exhaustion(&e) => {
+                    limited_log!(
+                        refusals,
+                        warn,
+                        "Out of file descriptors ({e}); pausing accept."
+                    );
+                    tokio::time::sleep(EMFILE_BACKOFF).await;
+                }
+                Err(e) => log::debug!("Accept failed: {e}."),
+            }
+        }
+        log::info!("Stopped accepting node connections.");
+    }
+}
+
+thread_local! {
+    /// TLS handshake failures logged per arbiter thread.
+    static HANDSHAKE_LOG: RefCell<LogLimiter> = const {
+        RefCell::new(LogLimiter::new(5, Duration::from_secs(60)))
+    };
+}
+
+/// Runs on a session arbiter: adopts the socket, completes TLS if on, starts the session.
+async fn start_session(
+    std: std::net::TcpStream,
+    peer: SocketAddr,
+    permit: ConnectionPermit,
+    tls: Option<TlsAcceptor>,
+    registry: Addr<Registry>,
+    settings: Arc<SessionSettings>,
+) {
+    let tcp = match TcpStream::from_std(std) {
+        Ok(tcp) => tcp,
+        Err(e) => return log::warn!("Cannot adopt the connection from {peer}: {e}."),
+    };
+    let _ = tcp.set_nodelay(true);
+    let Some(acceptor) = tls else {
+        let (reader, writer) = tcp.into_split();
+        NodeSession::start(
+            Box::new(reader),
+            Box::new(writer),
+            peer,
+            permit,
+            registry,
+            settings,
+        );
+        return;
+    };
+    match tokio::time::timeout(settings.registration_timeout, acceptor.accept(tcp)).await {
+        Ok(Ok(stream)) => {
+            let (reader, writer) = tokio::io::split(stream);
+            NodeSession::start(
+                Box::new(reader),
+                Box::new(writer),
+                peer,
+                permit,
+                registry,
+                settings,
+            );
+        }
+        Ok(Err(e)) => HANDSHAKE_LOG.with_borrow_mut(|limiter| {
+            limited_log!(limiter, info, "TLS handshake with {peer} failed: {e}.");
+        }),
+        Err(_) => HANDSHAKE_LOG.with_borrow_mut(|limiter| {
+            limited_log!(limiter, info, "TLS handshake with {peer} timed out.");
+        }),
+    }
+}

@@ -1,0 +1,229 @@
+//! Shared harness for the end-to-end tests: a Core started on 127.0.0.1 port 0 with a test
+//! config, a small fake node that speaks the protocol over a real (blocking) TCP socket, and
+//! polling with a deadline.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod certs;
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use honeybee_core::config::{self, Config};
+use honeybee_core::runtime::CoreThread;
+use serde_json::{Value, json};
+
+/// The settings every test starts from: ephemeral port, short timeouts.
+pub const BASE_CONFIG: &str = r#"
+[server]
+host = "127.0.0.1"
+node_port = 0
+[api]
+port = 0
+[protocol]
+registration_timeout_secs = 2
+heartbeat_timeout_secs = 5
+"#;
+
+/// A test config: [`BASE_CONFIG`] with `overrides` (TOML, whole sections) replacing keys.
+pub fn test_config(overrides: &str) -> Config {
+    let mut base: toml_edit_lite::Doc = toml_edit_lite::Doc::parse(BASE_CONFIG);
+    base.merge(overrides);
+    config::load_str(&base.render(), Vec::<(String, String)>::new())
+        .unwrap_or_else(|e| panic!("test config is invalid:\n{e}"))
+}
+
+/// Starts a Core with [`test_config`]`(overrides)`.
+pub fn start_core(overrides: &str) -> CoreThread {
+    init_logging();
+    CoreThread::start(test_config(overrides)).expect("the Core starts")
+}
+
+pub fn init_logging() {
+    let _ = env_logger::builder()
+        .is_test(true)
+        .filter_level(log::LevelFilter::Info)
+        .parse_env("RUST_LOG")
+        .try_init();
+}
+
+/// Polls `condition` every 10 ms until it holds or `within` passes.
+pub fn wait_until(within: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A fake node on a blocking socket.
+pub struct FakeNode {
+    pub node_id: u64,
+    reader: BufReader<Box<dyn ReadWrite>>,
+}
+
+pub trait ReadWrite: Read + Write + Send {}
+impl<T: Read + Write + Send> ReadWrite for T {}
+
+/// How long a read waits before a test fails.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl FakeNode {
+    /// Connects over plain TCP.
+    pub fn connect(addr: SocketAddr, node_id: u64) -> FakeNode {
+        let stream = TcpStream::connect(addr).expect("connect to the Core");
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        FakeNode::over(Box::new(stream), node_id)
+    }
+
+    /// Wraps an established stream (e.g. TLS).
+    pub fn over(stream: Box<dyn ReadWrite>, node_id: u64) -> FakeNode {
+        FakeNode {
+            node_id,
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// Writes raw bytes.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let stream = self.reader.get_mut();
+        stream.write_all(bytes).expect("write to the Core");
+        stream.flush().unwrap();
+    }
+
+    /// Writes one v2 envelope around `message`, newline-terminated.
+    pub fn send(&mut self, message: Value) {
+        let frame = json!({"version": 2, "message": message});
+        self.send_raw(format!("{frame}\n").as_bytes());
+    }
+
+    pub fn registration(&self, name: &str) -> Value {
+        json!({"NodeRegistration": {
+            "node_id": self.node_id, "node_name": name, "address": "127.0.0.1",
+            "port": 2222, "node_type": "Full"}})
+    }
+
+    pub fn status(&self, status: &str) -> Value {
+        json!({"NodeStatusUpdate": {"node_id": self.node_id, "status": status}})
+    }
+
+    pub fn pot_status(&self, pot_id: &str, status: &str, message: Option<&str>) -> Value {
+        json!({"PotStatusUpdate": {"node_id": self.node_id, "pot_id": pot_id,
+            "pot_type": "cowrie", "status": status, "message": message}})
+    }
+
+    /// Registers and returns the ack's inner object; fails the test if refused.
+    pub fn register(&mut self, name: &str) -> Value {
+        let registration = self.registration(name);
+        self.send(registration);
+        let ack = self.expect_message("RegistrationAck");
+        assert_eq!(ack["accepted"], true, "registration refused: {ack}");
+        ack
+    }
+
+    /// Reads the next frame as JSON; `None` when the Core closed the connection.
+    pub fn recv(&mut self) -> Option<Value> {
+        let mut line = String::new();
+        match self.reader.read_line(&mut line) {
+            Ok(0) => None,
+            Ok(_) => {
+                assert!(line.ends_with('\n'), "frame without its newline: {line:?}");
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("Core wrote bad JSON {line:?}: {e}"));
+                assert_eq!(value["version"], 2, "Core wrote {line}");
+                Some(value["message"].clone())
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset) => None,
+            Err(e) => panic!("read from the Core failed: {e}"),
+        }
+    }
+
+    /// Reads the next frame and checks its variant; returns the variant's inner object.
+    pub fn expect_message(&mut self, variant: &str) -> Value {
+        let message = self
+            .recv()
+            .unwrap_or_else(|| panic!("connection closed while waiting for {variant}"));
+        let inner = message.get(variant).cloned();
+        inner.unwrap_or_else(|| panic!("expected {variant}, got {message}"))
+    }
+
+    /// Reads the next frame, skipping `NodeCommand`s, and returns its `ProtocolError` code.
+    pub fn expect_protocol_error(&mut self) -> String {
+        loop {
+            let message = self
+                .recv()
+                .expect("connection closed before a ProtocolError");
+            if message.get("NodeCommand").is_some() {
+                continue;
+            }
+            let error = message
+                .get("ProtocolError")
+                .unwrap_or_else(|| panic!("expected ProtocolError, got {message}"));
+            return error["code"].as_str().unwrap().to_owned();
+        }
+    }
+
+    /// Reads until the Core closes the connection; returns what it sent before.
+    pub fn expect_closed(&mut self) -> Vec<Value> {
+        let mut seen = Vec::new();
+        while let Some(message) = self.recv() {
+            seen.push(message);
+            assert!(
+                seen.len() < 1000,
+                "the Core keeps talking instead of closing"
+            );
+        }
+        seen
+    }
+}
+
+/// A tiny section-merging TOML text helper, so tests can override single keys without a TOML
+/// library: later `[section] key = value` lines replace earlier ones.
+mod toml_edit_lite {
+    use std::collections::BTreeMap;
+
+    pub struct Doc {
+        sections: BTreeMap<String, BTreeMap<String, String>>,
+    }
+
+    impl Doc {
+        pub fn parse(text: &str) -> Doc {
+            let mut doc = Doc {
+                sections: BTreeMap::new(),
+            };
+            doc.merge(text);
+            doc
+        }
+
+        pub fn merge(&mut self, text: &str) {
+            let mut section = String::new();
+            for line in text.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                    section = name.trim().to_owned();
+                    continue;
+                }
+                let (key, value) = line.split_once('=').expect("key = value");
+                self.sections
+                    .entry(section.clone())
+                    .or_default()
+                    .insert(key.trim().to_owned(), value.trim().to_owned());
+            }
+        }
+
+        pub fn render(&self) -> String {
+            let mut out = String::new();
+            for (section, keys) in &self.sections {
+                out.push_str(&format!("[{section}]\n"));
+                for (key, value) in keys {
+                    out.push_str(&format!("{key} = {value}\n"));
+                }
+            }
+            out
+        }
+    }
+}
