@@ -11,7 +11,7 @@ use std::time::Duration;
 
 mod load;
 
-pub use load::{ConfigError, load, load_str};
+pub use load::{ConfigError, Problem, load, load_str};
 
 /// The whole configuration, validated.
 #[derive(Debug, Clone, PartialEq)]

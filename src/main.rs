@@ -46,7 +46,9 @@ fn main() -> ExitCode {
 
 /// Loads the config, or says what is wrong with it (every problem) on stderr.
 fn load(path: Option<&Path>) -> Result<(Config, String), ExitCode> {
-    let env = std::env::vars();
+    // Variables that are not UTF-8 cannot be HONEYBEE__ overrides; skip them rather than panic.
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
     let (result, source) = match path {
         Some(path) => (config::load(path, env), path.display().to_string()),
         None if Path::new(DEFAULT_CONFIG).exists() => (

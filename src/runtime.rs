@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_rt::{ArbiterHandle, System};
-use honeybee_actors::Registry;
+use honeybee_actors::{ConnectionLimits, Registry};
 
 use crate::config::Config;
 use crate::server::{Core, StartError};
@@ -52,6 +52,7 @@ async fn wait_for_signal() {
 pub struct CoreThread {
     pub node_addr: SocketAddr,
     registry: Addr<Registry>,
+    limits: ConnectionLimits,
     system: ArbiterHandle,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -73,7 +74,12 @@ impl CoreThread {
                         Ok(core) => core,
                         Err(e) => return drop(ready_tx.send(Err(e))),
                     };
-                    let handle = (core.node_addr, core.registry.clone(), Arbiter::current());
+                    let handle = (
+                        core.node_addr,
+                        core.registry.clone(),
+                        core.limits(),
+                        Arbiter::current(),
+                    );
                     let _ = ready_tx.send(Ok(handle));
                     // Wait for the stop request off the runtime's threads.
                     let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
@@ -84,7 +90,7 @@ impl CoreThread {
                 addr: SocketAddr::from(([0, 0, 0, 0], 0)),
                 source,
             })?;
-        let (node_addr, registry, system) = match ready_rx.recv() {
+        let (node_addr, registry, limits, system) = match ready_rx.recv() {
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
                 let _ = thread.join();
@@ -101,10 +107,16 @@ impl CoreThread {
         Ok(CoreThread {
             node_addr,
             registry,
+            limits,
             system,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
+    }
+
+    /// Node connections open right now.
+    pub fn connections(&self) -> usize {
+        self.limits.open()
     }
 
     /// Sends `message` to the registry and waits for its answer.

@@ -122,9 +122,9 @@ impl Core {
         })
     }
 
-    /// Connections open right now.
-    pub fn connections(&self) -> usize {
-        self.limits.open()
+    /// The connection counters (open and unregistered connections right now).
+    pub fn limits(&self) -> ConnectionLimits {
+        self.limits.clone()
     }
 
     /// Stops accepting, asks every session to close (they flush what they were writing), waits

@@ -94,11 +94,15 @@ fn load_text(
 ) -> Result<Config, ConfigError> {
     let mut problems = Vec::new();
     let overrides = env_overrides(env, &mut problems);
-    let root = merge(text, origin, &overrides)?;
-    check_tree(&root, &mut problems);
-    let config = read::read(&root, &mut problems);
-    if problems.is_empty() {
-        return Ok(config);
+    match merge(text, origin, &overrides) {
+        Ok(root) => {
+            check_tree(&root, &mut problems);
+            let config = read::read(&root, &mut problems);
+            if problems.is_empty() {
+                return Ok(config);
+            }
+        }
+        Err(problem) => problems.push(problem),
     }
     name_env_sources(&mut problems, &overrides);
     problems.sort_by_key(|p| keys::rank(&p.key));
@@ -148,28 +152,24 @@ fn env_path(var: &str, problems: &mut Vec<Problem>) -> Option<String> {
         return None;
     }
     let rest = var[ENV_PREFIX.len()..].to_ascii_lowercase();
-    let from = format!("(from {var})");
-    match rest.split("__").collect::<Vec<_>>()[..] {
-        [section, _] if !keys::is_section(section) => {
-            problems.push(problem(section, format!("unknown section {from}")));
-            None
+    let (path, message) = match rest.split("__").collect::<Vec<_>>()[..] {
+        [section, name] if !section.is_empty() && !name.is_empty() => {
+            match (keys::is_section(section), keys::find(section, name)) {
+                (_, Some(_)) => return Some(format!("{section}.{name}")),
+                (true, None) => (
+                    format!("{section}.{name}"),
+                    format!("unknown key (from {var})"),
+                ),
+                (false, None) => (section.to_owned(), format!("unknown section (from {var})")),
+            }
         }
-        [section, name] if keys::find(section, name).is_none() => {
-            problems.push(problem(
-                &rest.replace("__", "."),
-                format!("unknown key {from}"),
-            ));
-            None
-        }
-        [section, name] => Some(format!("{section}.{name}")),
-        _ => {
-            problems.push(problem(
-                var,
-                "not an override name: use HONEYBEE__SECTION__KEY",
-            ));
-            None
-        }
-    }
+        _ => (
+            var.to_owned(),
+            "not an override name: use HONEYBEE__SECTION__KEY".to_owned(),
+        ),
+    };
+    problems.push(Problem { key: path, message });
+    None
 }
 
 fn problem(key: &str, message: impl Into<String>) -> Problem {
@@ -180,16 +180,12 @@ fn problem(key: &str, message: impl Into<String>) -> Problem {
 }
 
 /// Merges the TOML text and the overrides with the `config` crate into one tree.
-fn merge(
-    text: &str,
-    origin: &str,
-    overrides: &[Override],
-) -> Result<Map<String, Value>, ConfigError> {
+fn merge(text: &str, origin: &str, overrides: &[Override]) -> Result<Map<String, Value>, Problem> {
     let mut builder = config::Config::builder().add_source(File::from_str(text, FileFormat::Toml));
     for o in overrides {
         builder = builder
             .set_override(&o.path, Value::new(None, o.value.clone()))
-            .map_err(|e| ConfigError::one(&o.path, e.to_string()))?;
+            .map_err(|e| problem(&o.path, e.to_string()))?;
     }
     let merged = builder.build().map_err(|e| parse_error(origin, &e))?;
     match merged.cache.kind {
@@ -199,7 +195,7 @@ fn merge(
 }
 
 /// A TOML syntax error, without the quoted source lines (they could hold a secret).
-fn parse_error(origin: &str, error: &config::ConfigError) -> ConfigError {
+fn parse_error(origin: &str, error: &config::ConfigError) -> Problem {
     let text = match error {
         config::ConfigError::FileParse { cause, .. } => cause.to_string(),
         other => other.to_string(),
@@ -209,7 +205,7 @@ fn parse_error(origin: &str, error: &config::ConfigError) -> ConfigError {
         .map(str::trim)
         .filter(|line| !line.is_empty() && !is_source_excerpt(line))
         .collect();
-    ConfigError::one(origin, format!("invalid TOML: {}", kept.join(": ")))
+    problem(origin, format!("invalid TOML: {}", kept.join(": ")))
 }
 
 /// The `12 | key = "value"` and `|    ^` lines of a toml error.

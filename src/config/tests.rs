@@ -404,6 +404,10 @@ fn unknown_names() {
         ("", &[("HONEYBEE__API__PORT", "1"), ("honeybee__api__port", "2")],
             "api.port: set differently by HONEYBEE__API__PORT and honeybee__api__port"),
         ("[server\nhost = 1", &[], "config: invalid TOML: TOML parse error at line 1, column 8: unclosed table, expected `]`"),
+        ("", &[("HONEYBEE__SERVER__", "1")], "HONEYBEE__SERVER__: not an override name: use HONEYBEE__SECTION__KEY"),
+        ("[server\nhost = 1", &[("HONEYBEE__SERVER__PORT", "1")],
+            "server.port: unknown key (from HONEYBEE__SERVER__PORT)\n\
+             config: invalid TOML: TOML parse error at line 1, column 8: unclosed table, expected `]`"),
     ]);
 }
 

@@ -14,14 +14,14 @@ use super::keys;
 pub(super) type Checked<T> = Result<T, Vec<String>>;
 
 /// Largest `*_secs` value (about 31 years): keeps `Instant + duration` far from overflowing.
-pub(super) const MAX_SECS: u64 = 1_000_000_000;
+const MAX_SECS: u64 = 1_000_000_000;
 
 /// Levels of `logging.level` (and of each directive of an env_logger filter).
 const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
 
 /// How a value is quoted in a message: strings in quotes, escaped and cut at 80 characters;
 /// secrets never.
-pub(super) fn show(path: &str, v: &ValueKind) -> String {
+fn show(path: &str, v: &ValueKind) -> String {
     if keys::is_secret(path) {
         return "(value hidden)".to_owned();
     }
@@ -35,7 +35,7 @@ pub(super) fn show(path: &str, v: &ValueKind) -> String {
     }
 }
 
-pub(super) fn quote(s: &str) -> String {
+fn quote(s: &str) -> String {
     let short: String = s.chars().take(80).collect();
     if short.len() < s.len() {
         format!("{short:?}...")

@@ -24,9 +24,10 @@ use super::checks::{
 const MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;
 /// Largest `*_ms` value: one day.
 const MAX_MS: u64 = 86_400_000;
-/// Largest count or size that is a `usize` in `Config` (portable to 32-bit targets).
-const MAX_USIZE: u64 = u32::MAX as u64;
+/// Largest count that is a `u32` in `Config`.
 const U32: u64 = u32::MAX as u64;
+/// Largest count or size that is a `usize` in `Config` (the same, portable to 32-bit targets).
+const MAX_USIZE: u64 = U32;
 
 const ENROLLMENTS: &[(&str, Enrollment)] = &[
     ("open", Enrollment::Open),
@@ -202,27 +203,27 @@ impl Reader<'_> {
     }
 
     fn check_backoff(&mut self, pots: &PotsConfig) {
-        let keys = ["pots.backoff_initial_secs", "pots.backoff_max_secs"];
-        if pots.backoff_initial > pots.backoff_max && !keys.iter().any(|k| self.has_problem(k)) {
+        let paths = ["pots.backoff_initial_secs", "pots.backoff_max_secs"];
+        if pots.backoff_initial > pots.backoff_max && !self.any_problem(&paths) {
             let (initial, max) = (pots.backoff_initial, pots.backoff_max);
             let message = format!(
                 "must be at most pots.backoff_max_secs ({}), got {}",
                 max.as_secs_f64(),
                 initial.as_secs_f64()
             );
-            self.problem(keys[0], message);
+            self.problem(paths[0], message);
         }
     }
 
     /// The node port and the API port cannot be the same socket.
     fn check_ports(&mut self, c: &Config) {
-        let keys = ["server.host", "server.node_port", "api.host", "api.port"];
+        let paths = ["server.host", "server.node_port", "api.host", "api.port"];
         let (node, api) = (
             (c.server.host, c.server.node_port),
             (c.api.host, c.api.port),
         );
         let overlap = node.0 == api.0 || node.0.is_unspecified() || api.0.is_unspecified();
-        if node.1 == api.1 && node.1 != 0 && overlap && !keys.iter().any(|k| self.has_problem(k)) {
+        if node.1 == api.1 && node.1 != 0 && overlap && !self.any_problem(&paths) {
             let message = format!(
                 "must differ from server.node_port ({}) on the same address",
                 node.1
@@ -242,9 +243,9 @@ impl Reader<'_> {
     }
 
     fn uint<T: TryFrom<u64> + Default>(&mut self, path: &'static str, min: u64, max: u64) -> T {
-        let check = |p: &str, v: &ValueKind| integer(p, v, min, max);
+        // `max` fits in `T`, so the conversion cannot fail.
         self.get(path, T::default(), |p, v| {
-            check(p, v).map(|n| T::try_from(n).unwrap_or_default())
+            integer(p, v, min, max).map(|n| T::try_from(n).unwrap_or_default())
         })
     }
 
@@ -315,5 +316,9 @@ impl Reader<'_> {
 
     fn has_problem(&self, path: &str) -> bool {
         self.problems.iter().any(|p| p.key == path)
+    }
+
+    fn any_problem(&self, paths: &[&str]) -> bool {
+        paths.iter().any(|path| self.has_problem(path))
     }
 }
