@@ -86,10 +86,7 @@ impl CoreThread {
                     core.shutdown().await;
                 });
             })
-            .map_err(|source| StartError::Bind {
-                addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-                source,
-            })?;
+            .map_err(StartError::Thread)?;
         let (node_addr, registry, limits, system) = match ready_rx.recv() {
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
@@ -98,10 +95,9 @@ impl CoreThread {
             }
             Err(_) => {
                 let _ = thread.join();
-                return Err(StartError::Bind {
-                    addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-                    source: std::io::Error::other("the Core's thread ended before it started"),
-                });
+                return Err(StartError::Thread(std::io::Error::other(
+                    "the Core's thread ended before it started",
+                )));
             }
         };
         Ok(CoreThread {

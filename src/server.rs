@@ -40,6 +40,8 @@ pub enum StartError {
     Tls(#[from] TlsError),
     #[error("TLS on the node port: tls.enabled needs tls.cert and tls.key")]
     TlsFilesMissing,
+    #[error("cannot start the Core's thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// A running Core (inside an actix `System`).

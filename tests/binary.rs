@@ -109,71 +109,131 @@ impl Drop for Running {
     }
 }
 
-#[test]
-fn serve_logs_its_port_serves_nodes_and_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("core.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[server]\nnode_port = 0\n[api]\nport = 0\n[storage]\ndir = {:?}\n",
-            dir.path().join("data").display().to_string()
-        ),
-    )
-    .unwrap();
-    let child = core_command()
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
+/// A `serve` process and its log lines.
+struct Served {
+    core: Running,
+    lines: mpsc::Receiver<String>,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Starts `serve` on port 0 with `extra` config, through `sh -c` so that `shell_prefix`
+    /// (e.g. a `ulimit`) applies to it; waits for its bound port.
+    fn start(extra: &str, shell_prefix: &str) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("core.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nnode_port = 0\n[api]\nport = 0\n[storage]\ndir = {:?}\n{extra}",
+                dir.path().join("data").display().to_string()
+            ),
+        )
         .unwrap();
-    let mut core = Running(child);
-    let (lines_tx, lines) = mpsc::channel();
-    let stderr = core.0.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
-    let wait_for = |needle: &str| -> String {
+        // `exec` keeps the pid: signals reach the Core itself.
+        let script = format!("{shell_prefix} exec \"$0\" serve --config \"$1\"");
+        let child = Command::new("sh")
+            .args(["-c", &script, BIN])
+            .arg(&config)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut core = Running(child);
+        let (lines_tx, lines) = mpsc::channel();
+        let stderr = core.0.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        let mut served = Served {
+            core,
+            lines,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            _dir: dir,
+        };
+        let listening = served.wait_for("Listening for nodes on ");
+        served.addr = listening
+            .split("Listening for nodes on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        served
+    }
+
+    /// The next log line containing `needle` (within 10 s).
+    fn wait_for(&mut self, needle: &str) -> String {
         loop {
-            let line = lines
+            let line = self
+                .lines
                 .recv_timeout(Duration::from_secs(10))
                 .unwrap_or_else(|_| panic!("no log line containing {needle:?}"));
             if line.contains(needle) {
                 return line;
             }
         }
-    };
-    let listening = wait_for("Listening for nodes on ");
-    let addr: SocketAddr = listening
-        .split("Listening for nodes on ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_ne!(addr.port(), 0, "the bound port is logged");
+    }
 
-    let mut node = FakeNode::connect(addr, 424242);
-    node.register("via-binary");
-    wait_for("Node 424242 (via-binary) registered");
-
-    let pid = core.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
+    /// CPU time (user + system) the process used so far, in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.core.0.id())).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
             .unwrap()
-            .success()
-    );
+            .split_whitespace()
+            .collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+}
+
+#[test]
+fn serve_logs_its_port_serves_nodes_and_stops_on_sigterm() {
+    let mut served = Served::start("", "");
+    assert_ne!(served.addr.port(), 0, "the bound port is logged");
+    let mut node = FakeNode::connect(served.addr, 424242);
+    node.register("via-binary");
+    served.wait_for("Node 424242 (via-binary) registered");
+
+    let pid = served.core.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
     let rest = node.expect_closed();
     assert!(
         rest.iter().all(|m| m.get("NodeCommand").is_some()),
         "{rest:?}"
     );
-    wait_for("HoneyBee Core stopped.");
-    let status = core.0.wait().unwrap();
+    served.wait_for("HoneyBee Core stopped.");
+    let status = served.core.0.wait().unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn accept_backs_off_when_out_of_file_descriptors() {
+    // 64 descriptors in all: the Core runs out long before 100 connections.
+    let mut served = Served::start("[limits]\nmax_connections = 1000\n", "ulimit -n 64 &&");
+    let mut first = FakeNode::connect(served.addr, 1);
+    first.register("first");
+    let flood: Vec<std::net::TcpStream> = (0..100)
+        .map(|_| std::net::TcpStream::connect(served.addr).unwrap())
+        .collect();
+    served.wait_for("Out of file descriptors");
+    // Backing off, not spinning: well under a quarter of a core over one second.
+    let before = served.cpu_ticks();
+    std::thread::sleep(Duration::from_secs(1));
+    let used = served.cpu_ticks() - before;
+    assert!(used < 25, "accept spins: {used} ticks of CPU in 1 s");
+    // The registered node is still served.
+    first.send(first.status("Running"));
+    first.send(serde_json::json!({"NodeEvent": "Started"}));
+    // Once descriptors are free again, new nodes get in.
+    drop(flood);
+    let mut late = FakeNode::connect(served.addr, 2);
+    late.register("late");
 }

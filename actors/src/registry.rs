@@ -116,10 +116,14 @@ impl Registry {
                 message: update.message,
                 at: now,
             }),
-            None => log::error!(
-                "Node {node_id} pot {}: its actor kept crashing and is not running; report dropped.",
-                honeybee_protocol::error::sanitize(&update.pot_id, 64)
-            ),
+            // The actor was given up on: keep the model exact by applying the report to the
+            // mirror directly (the lifecycle is a pure state machine).
+            None => {
+                if !update.pot_type.is_empty() {
+                    entry.pot_type = update.pot_type;
+                }
+                entry.last.apply(update.status, update.message, now);
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 //! crate's splitter and decoder, applies PROTOCOL.md's session rules, reports to the registry,
 //! and writes what the Core sends. It holds no fleet state: the registry does.
 
+mod messages;
 mod route;
 
 use std::collections::VecDeque;
@@ -21,6 +22,7 @@ use honeybee_protocol::{
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::FramedRead;
 
+pub use messages::*;
 pub use route::{Phase, Route, route};
 
 use crate::limited_log;
@@ -34,67 +36,6 @@ use crate::supervise::ExitNotice;
 pub type NodeReader = Box<dyn AsyncRead + Unpin>;
 /// The write half of a node connection.
 pub type NodeWriter = Box<dyn AsyncWrite + Unpin>;
-
-/// How a session ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EndReason {
-    /// `NodeDrop`: the node said goodbye (it keeps its last status).
-    NodeDrop,
-    /// The peer closed the connection.
-    Eof,
-    /// A read or write failed.
-    IoError(String),
-    /// No frame within `protocol.heartbeat_timeout_secs`.
-    HeartbeatTimeout,
-    /// No `NodeRegistration` within `protocol.registration_timeout_secs`.
-    RegistrationTimeout,
-    /// The registration was refused.
-    Refused,
-    /// More bad frames than `protocol.max_bad_frames_per_minute`.
-    RateLimited,
-    /// An overlong line ran past 4 × the frame limit.
-    FramingOverflow,
-    /// A newer connection of the same node replaced this one.
-    Replaced,
-    /// The Core is shutting down.
-    Shutdown,
-    /// The session actor died without ending normally (a panic).
-    Crashed,
-}
-
-impl fmt::Display for EndReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EndReason::NodeDrop => f.write_str("NodeDrop"),
-            EndReason::Eof => f.write_str("connection closed by the node"),
-            EndReason::IoError(e) => write!(f, "I/O error: {e}"),
-            EndReason::HeartbeatTimeout => f.write_str("heartbeat timeout"),
-            EndReason::RegistrationTimeout => f.write_str("registration timeout"),
-            EndReason::Refused => f.write_str("registration refused"),
-            EndReason::RateLimited => f.write_str("too many bad frames"),
-            EndReason::FramingOverflow => f.write_str("overlong line without a newline"),
-            EndReason::Replaced => f.write_str("replaced by a newer connection"),
-            EndReason::Shutdown => f.write_str("Core shutting down"),
-            EndReason::Crashed => f.write_str("session crashed"),
-        }
-    }
-}
-
-/// Write a frame to the node (only once it is registered).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct Deliver(pub CoreToNode);
-
-/// Close the session, flushing what was written.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct CloseSession(pub EndReason);
-
-/// Test-only fault hook: panic inside the handler.
-#[cfg(feature = "fault-injection")]
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct InjectPanic;
 
 /// Log lines per peer per minute before suppression.
 const LOG_BURST: u32 = 5;
@@ -271,14 +212,11 @@ impl NodeSession {
         };
         self.identity = Some((node_id, admitted.session_id));
         self.permit.registered();
-        self.exit = ExitNotice::new(
-            self.registry.clone().recipient(),
-            SessionEnded {
-                node_id: Some(node_id),
-                session_id: admitted.session_id,
-                reason: EndReason::Crashed,
-            },
-        );
+        self.exit.rearm(SessionEnded {
+            node_id: Some(node_id),
+            session_id: admitted.session_id,
+            reason: EndReason::Crashed,
+        });
         self.last_frame = Instant::now();
         self.check_heartbeat(ctx);
     }

@@ -79,6 +79,13 @@ impl<M: actix::Message<Result = ()> + Send + 'static> ExitNotice<M> {
         }
     }
 
+    /// Replaces the fallback (the child learned more about itself), sending nothing.
+    pub fn rearm(&mut self, fallback: M) {
+        if let Some((_, old)) = self.pending.as_mut() {
+            *old = fallback;
+        }
+    }
+
     /// Sends `message` instead of the fallback (once; later calls do nothing).
     pub fn send(&mut self, message: M) {
         if let Some((to, _)) = self.pending.take() {
