@@ -28,6 +28,7 @@
 pub mod admission;
 pub mod limits;
 pub mod log_limit;
+pub mod pipeline;
 pub mod pot;
 pub mod registry;
 pub mod session;
