@@ -1,0 +1,110 @@
+//! Fleet records as the store keeps them: nodes (with every id they have used), pots, and their
+//! histories. Plain rows; the registry maps them to and from its own records.
+
+use std::time::SystemTime;
+
+use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus};
+
+/// Histories (node status changes, node events, pot transitions) `load_fleet` returns per node
+/// or pot: the newest this many. Node status changes and node events beyond it are deleted as
+/// new ones arrive; pot transitions are all kept (`Store::pot_history`).
+pub const HISTORY_LOADED: usize = 100;
+
+/// A node's record. `node_id` is its primary id; other ids it used are linked with
+/// `link_node_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRow {
+    pub node_id: NodeId,
+    pub node_name: String,
+    pub node_type: NodeType,
+    pub address: String,
+    pub port: u16,
+    pub status: NodeStatus,
+    pub protocol_version: u64,
+    pub remote_addr: Option<String>,
+    pub last_seen: SystemTime,
+    pub registered_at: SystemTime,
+}
+
+/// A pot's last known state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PotRow {
+    pub node_id: NodeId,
+    pub pot_id: String,
+    pub pot_type: String,
+    pub status: PotStatus,
+    pub message: Option<String>,
+    pub updated_at: SystemTime,
+    pub restarts: u32,
+    pub gave_up: bool,
+}
+
+/// One stored pot transition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionRow {
+    pub node_id: NodeId,
+    pub pot_id: String,
+    pub at: SystemTime,
+    /// `None` for the state a pot was first learned in.
+    pub from: Option<PotStatus>,
+    pub to: PotStatus,
+    pub message: Option<String>,
+    /// `false` when the transition is outside CORE.md's lifecycle table.
+    pub expected: bool,
+}
+
+/// One node status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStatusRow {
+    pub at: SystemTime,
+    pub from: Option<NodeStatus>,
+    pub to: NodeStatus,
+}
+
+/// One `NodeEvent` a node sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEventRow {
+    pub at: SystemTime,
+    pub kind: NodeEventKind,
+    pub message: Option<String>,
+}
+
+/// Everything stored about the fleet, for a restarted Core to start from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fleet {
+    /// In primary-id order (as i64 bit patterns, i.e. ids above 2^63 first).
+    pub nodes: Vec<FleetNode>,
+}
+
+/// One node with everything attached to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetNode {
+    pub node: NodeRow,
+    /// Every id the node is known by, its primary id included, ascending.
+    pub ids: Vec<NodeId>,
+    /// In `pot_id` order.
+    pub pots: Vec<FleetPot>,
+    /// Oldest first; the last [`HISTORY_LOADED`].
+    pub status_history: Vec<NodeStatusRow>,
+    /// Oldest first; the last [`HISTORY_LOADED`].
+    pub node_events: Vec<NodeEventRow>,
+}
+
+/// A pot with its recent transitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetPot {
+    pub pot: PotRow,
+    /// Oldest first (newest last); the last [`HISTORY_LOADED`].
+    pub transitions: Vec<TransitionRow>,
+}
+
+/// A fleet change, queued to the writer in order with the events.
+#[derive(Debug)]
+pub(crate) enum FleetOp {
+    UpsertNode(NodeRow),
+    LinkNodeId { node_id: NodeId, alias_id: NodeId },
+    UpsertPot(PotRow),
+    PotTransition(TransitionRow),
+    NodeStatus { node_id: NodeId, row: NodeStatusRow },
+    NodeEvent { node_id: NodeId, row: NodeEventRow },
+}

@@ -1,0 +1,261 @@
+//! The database file: opening it (writer and reader connections, their pragmas), and the
+//! versioned schema migrations applied when the writer opens it.
+//!
+//! # Schema and why its indexes are these
+//!
+//! Every secondary index is paid on every insert (STACK-FACTS.md: ~230k rows/s with none,
+//! ~61k rows/s with six), so `events` has exactly three, each composite with `id` so that a
+//! filtered page is a range scan that is already in id (= cursor) order:
+//!
+//! - `events_node (node_id, id)`: events of a node (the API resolves "any of its ids" to a
+//!   list; one range per id, merged);
+//! - `events_src_ip (src_ip, id) WHERE src_ip IS NOT NULL`: events of an attacker address
+//!   (partial: events without an address cost nothing);
+//! - `events_event_type (event_type, id)`: events of a type.
+//!
+//! `pot_id` and `pot_type` have no index: a pot belongs to a node, so a pot query almost always
+//! comes with its node and is served by `events_node`; `pot_type` is low-cardinality (a handful
+//! of pot kinds), so filtering it on top of an id-range or index scan finds a page quickly. Such
+//! residual filters scan a bounded id window per page (see `read/events.rs`).
+//! `received_at` has no index either: the writer keeps it non-decreasing in id order, so a
+//! time range becomes an id range by binary search on the primary key.
+//!
+//! Statistics never scan `events`: the writer aggregates each batch in memory and upserts one
+//! row per distinct key into two aggregate tables in the same transaction:
+//!
+//! - `stats_hourly (dim, hour, value, count)`: the whole fleet, per hour, for every dimension
+//!   (total, node, event type, pot type, source address, username, password, command); keyed
+//!   dimension-first so that one dimension over an hour range is one range scan;
+//! - `stats_node_hourly (hour, node_id, dim, value, count)`: the same per node (no total and
+//!   node dimensions: those are `stats_hourly` rows with the node as value); keyed hour-first so
+//!   inserts stay in the current hour's region and retention deletes a prefix; a node-filtered
+//!   query looks up each (hour, node, dim) prefix.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::StoreError;
+
+/// The database file inside the store directory.
+pub const DB_FILE: &str = "honeybee.db";
+
+/// The migrations, in order; migration `i` (0-based) brings the schema to version `i + 1`,
+/// recorded in `PRAGMA user_version`, in the same transaction as its statements.
+const MIGRATIONS: &[&str] = &[
+    // 1: events, statistics, fleet.
+    "
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        node_id INTEGER NOT NULL,
+        node_name TEXT NOT NULL,
+        pot_id TEXT NOT NULL,
+        pot_type TEXT,
+        event_type TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        timestamp_source INTEGER NOT NULL,
+        src_ip TEXT,
+        username TEXT,
+        password TEXT,
+        command TEXT,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_node ON events (node_id, id);
+    CREATE INDEX events_src_ip ON events (src_ip, id) WHERE src_ip IS NOT NULL;
+    CREATE INDEX events_event_type ON events (event_type, id);
+
+    CREATE TABLE stats_hourly (
+        dim INTEGER NOT NULL,
+        hour INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (dim, hour, value)
+    ) WITHOUT ROWID;
+    CREATE TABLE stats_node_hourly (
+        hour INTEGER NOT NULL,
+        node_id INTEGER NOT NULL,
+        dim INTEGER NOT NULL,
+        value TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (hour, node_id, dim, value)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE nodes (
+        node_id INTEGER PRIMARY KEY,
+        node_name TEXT NOT NULL,
+        node_type TEXT NOT NULL,
+        address TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        protocol_version INTEGER NOT NULL,
+        remote_addr TEXT,
+        last_seen INTEGER NOT NULL,
+        registered_at INTEGER NOT NULL
+    );
+    CREATE TABLE node_ids (
+        alias_id INTEGER PRIMARY KEY,
+        node_id INTEGER NOT NULL
+    );
+    CREATE INDEX node_ids_node ON node_ids (node_id);
+    CREATE TABLE node_status_history (
+        seq INTEGER PRIMARY KEY,
+        node_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL
+    );
+    CREATE INDEX node_status_history_node ON node_status_history (node_id, seq);
+    CREATE TABLE node_events (
+        seq INTEGER PRIMARY KEY,
+        node_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT
+    );
+    CREATE INDEX node_events_node ON node_events (node_id, seq);
+
+    CREATE TABLE pots (
+        node_id INTEGER NOT NULL,
+        pot_id TEXT NOT NULL,
+        pot_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        message TEXT,
+        updated_at INTEGER NOT NULL,
+        restarts INTEGER NOT NULL,
+        gave_up INTEGER NOT NULL,
+        PRIMARY KEY (node_id, pot_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE pot_transitions (
+        seq INTEGER PRIMARY KEY,
+        node_id INTEGER NOT NULL,
+        pot_id TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        message TEXT,
+        expected INTEGER NOT NULL
+    );
+    CREATE INDEX pot_transitions_pot ON pot_transitions (node_id, pot_id, seq);
+    ",
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Where the database of the store in `dir` lives.
+pub fn db_path(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE)
+}
+
+/// Creates `dir` if needed and checks that it is a writable directory.
+fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
+    let fail = |source| StoreError::Directory {
+        path: dir.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(fail)?;
+    let probe = dir.join(".honeybee-write-probe");
+    fs::write(&probe, b"probe").map_err(fail)?;
+    fs::remove_file(&probe).map_err(fail)
+}
+
+/// Opens (creating if needed) the store in `dir` for writing: WAL, `synchronous=NORMAL`, and
+/// every pending migration applied.
+pub(crate) fn open_writer(dir: &Path) -> Result<Connection, StoreError> {
+    prepare_dir(dir)?;
+    let path = db_path(dir);
+    let mut conn = Connection::open(&path).map_err(|e| StoreError::open(&path, &e))?;
+    configure_writer(&conn).map_err(|e| StoreError::open(&path, &e))?;
+    migrate(&mut conn, &path)?;
+    Ok(conn)
+}
+
+fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+    // The first statement reads the header: a file that is not a database fails here.
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!("cannot switch to WAL mode (journal mode is {mode})")),
+        ));
+    }
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -131072;
+         PRAGMA wal_autocheckpoint = 4000;
+         PRAGMA journal_size_limit = 134217728;",
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| StoreError::open(path, &e))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+        let version = index as i64 + 1;
+        let fail = |source| StoreError::Migration {
+            path: path.to_path_buf(),
+            version,
+            source,
+        };
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        log::info!("Store {} migrated to schema version {version}.", path.display());
+    }
+    Ok(())
+}
+
+/// Opens a read connection on an existing store (the writer, or a previous run, created it).
+pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::open(path, &e))?;
+    let check = |conn: &Connection| -> rusqlite::Result<i64> {
+        conn.execute_batch(
+            "PRAGMA query_only = ON;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA cache_size = -16384;",
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+    };
+    let version = check(&conn).map_err(|e| StoreError::open(path, &e))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if version < SCHEMA_VERSION {
+        return Err(StoreError::Open {
+            path: path.to_path_buf(),
+            reason: format!(
+                "schema version {version}, expected {SCHEMA_VERSION} (start the Core on it once to migrate)"
+            ),
+        });
+    }
+    Ok(conn)
+}
