@@ -58,11 +58,24 @@ pub fn decode_core_frame(frame: &[u8]) -> Result<Decoded<CoreToNode>, DecodeErro
 /// Decodes a wire `Command` on its own (an operator's request body), with the same leniency a
 /// node applies.
 pub fn decode_command(json: &[u8]) -> Result<Command, DecodeError> {
-    serde_json::from_slice::<Command>(json).map_err(|e| classify(json, &e))
+    let text = utf8(json)?;
+    serde_json::from_str::<Command>(text).map_err(|e| classify(json, &e))
+}
+
+/// The frame as text: all of it must be UTF-8, ignored fields included (serde does not
+/// validate what it skips).
+fn utf8(frame: &[u8]) -> Result<&str, DecodeError> {
+    std::str::from_utf8(frame).map_err(|e| {
+        DecodeError::new(
+            ErrorCode::MessageParseFailed,
+            format_args!("not UTF-8: {e}"),
+        )
+    })
 }
 
 fn decode_frame<M: Tagged>(frame: &[u8]) -> Result<Decoded<M>, DecodeError> {
-    match serde_json::from_slice::<Envelope<M>>(frame) {
+    let text = utf8(frame)?;
+    match serde_json::from_str::<Envelope<M>>(text) {
         Ok(Envelope {
             version,
             message: Variant::Known(message),

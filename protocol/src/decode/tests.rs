@@ -446,6 +446,15 @@ fn invalid_utf8_is_a_parse_failure() {
 }
 
 #[test]
+fn invalid_utf8_in_an_ignored_field_is_a_parse_failure() {
+    let frame = b"{\"version\":2,\"x\":\"\xff\xfe\",\"message\":\"NodeDrop\"}";
+    assert_eq!(
+        decode_node_frame(frame).unwrap_err().code,
+        ErrorCode::MessageParseFailed
+    );
+}
+
+#[test]
 fn reports_the_envelope_version() {
     let v1 = decode_node_frame(br#"{"version":1,"message":"NodeDrop"}"#).unwrap();
     assert_eq!(v1.version, 1);
