@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_rt::{Arbiter, ArbiterHandle};
-use honeybee_actors::limits::Refused;
 use honeybee_actors::log_limit::LogLimiter;
-use honeybee_actors::registry::CloseAllSessions;
+use honeybee_actors::registry::BeginShutdown;
+use honeybee_actors::session::{NodeReader, NodeWriter};
 use honeybee_actors::{
     AcceptAll, ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings,
     SessionSettings, limited_log,
@@ -50,7 +50,8 @@ pub struct Core {
     pub node_addr: SocketAddr,
     pub registry: Addr<Registry>,
     limits: ConnectionLimits,
-    stop_accepting: watch::Sender<bool>,
+    /// Turned true at shutdown: the accept loop and every session watch it.
+    stop: watch::Sender<bool>,
     arbiters: Vec<Arbiter>,
     close_grace: Duration,
 }
@@ -80,6 +81,7 @@ impl Core {
         let registry = Registry::new(
             RegistrySettings {
                 strict_version: config.protocol.strict_version,
+                max_nodes: usize::try_from(config.auth.max_nodes).unwrap_or(usize::MAX),
                 ..RegistrySettings::default()
             },
             Box::new(AcceptAll),
@@ -105,20 +107,21 @@ impl Core {
 
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
-        let (stop_accepting, stopped) = watch::channel(false);
+        let (stop, stopping) = watch::channel(false);
         let accept = AcceptLoop {
             limits: limits.clone(),
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             tls,
             registry: registry.clone(),
             settings: Arc::clone(&settings),
+            stopping,
         };
-        actix_rt::spawn(accept.run(listener, stopped));
+        actix_rt::spawn(accept.run(listener));
         Ok(Core {
             node_addr,
             registry,
             limits,
-            stop_accepting,
+            stop,
             arbiters,
             close_grace: settings.close_grace,
         })
@@ -129,12 +132,15 @@ impl Core {
         self.limits.clone()
     }
 
-    /// Stops accepting, asks every session to close (they flush what they were writing), waits
-    /// for them up to their grace period, then stops the session arbiters.
+    /// Refuses new registrations, stops accepting, closes every session (each flushes what it
+    /// was writing), waits for them up to their grace period, then stops the session arbiters.
     pub async fn shutdown(self) {
-        let _ = self.stop_accepting.send(true);
-        let asked = self.registry.send(CloseAllSessions).await.unwrap_or(0);
-        log::info!("Shutting down: closing {asked} node sessions.");
+        let connected = self.registry.send(BeginShutdown).await.unwrap_or(0);
+        let _ = self.stop.send(true);
+        log::info!(
+            "Shutting down: closing {} connections ({connected} registered nodes).",
+            self.limits.open()
+        );
         let deadline = Instant::now() + self.close_grace + Duration::from_secs(1);
         while self.limits.open() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -155,7 +161,6 @@ impl Core {
 fn session_settings(config: &Config) -> SessionSettings {
     SessionSettings {
         max_frame_bytes: config.protocol.max_frame_bytes,
-        strict_version: config.protocol.strict_version,
         registration_timeout: config.protocol.registration_timeout,
         heartbeat_timeout: config.protocol.heartbeat_timeout,
         max_bad_frames_per_minute: config.protocol.max_bad_frames_per_minute,
@@ -203,31 +208,29 @@ struct AcceptLoop {
     tls: Option<TlsAcceptor>,
     registry: Addr<Registry>,
     settings: Arc<SessionSettings>,
+    stopping: watch::Receiver<bool>,
 }
 
 impl AcceptLoop {
-    async fn run(self, listener: TcpListener, mut stop: watch::Receiver<bool>) {
+    async fn run(self, listener: TcpListener) {
         let mut next = 0usize;
         let mut refusals = LogLimiter::new(5, Duration::from_secs(60));
+        let mut stop = self.stopping.clone();
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
-                _ = stop.changed() => break,
+                _ = stop.wait_for(|stopping| *stopping) => break,
             };
             match accepted {
                 Ok((tcp, peer)) => {
-                    let permit = match self.limits.admit() {
+                    let permit = match self.limits.admit(peer.ip()) {
                         Ok(permit) => permit,
                         Err(why) => {
                             limited_log!(
                                 refusals,
                                 warn,
                                 "Refused connection from {peer}: {}.",
-                                match why {
-                                    Refused::TooManyConnections => "limits.max_connections reached",
-                                    Refused::TooManyUnregistered =>
-                                        "limits.max_unregistered reached",
-                                }
+                                why.reason()
                             );
                             continue;
                         }
@@ -237,11 +240,16 @@ impl AcceptLoop {
                     next = next.wrapping_add(1);
                     arbiter.spawn(start_session(
                         std,
-                        peer,
-                        permit,
+                        NewConnection {
+                            peer,
+                            permit,
+                            registration_deadline: Instant::now()
+                                + self.settings.registration_timeout,
+                        },
                         self.tls.clone(),
                         self.registry.clone(),
                         Arc::clone(&self.settings),
+                        self.stopping.clone(),
                     ));
                 }
                 Err(e) if net::is_fd_exhaustion(&e) => {
@@ -266,43 +274,50 @@ thread_local! {
     };
 }
 
+/// An accepted connection on its way to a session.
+struct NewConnection {
+    peer: SocketAddr,
+    permit: ConnectionPermit,
+    /// The TLS handshake and the registration share `protocol.registration_timeout`.
+    registration_deadline: Instant,
+}
+
 /// Runs on a session arbiter: adopts the socket, completes TLS if on, starts the session.
 async fn start_session(
     std: std::net::TcpStream,
-    peer: SocketAddr,
-    permit: ConnectionPermit,
+    conn: NewConnection,
     tls: Option<TlsAcceptor>,
     registry: Addr<Registry>,
     settings: Arc<SessionSettings>,
+    stopping: watch::Receiver<bool>,
 ) {
+    let peer = conn.peer;
     let tcp = match TcpStream::from_std(std) {
         Ok(tcp) => tcp,
         Err(e) => return log::warn!("Cannot adopt the connection from {peer}: {e}."),
     };
     let _ = tcp.set_nodelay(true);
-    let Some(acceptor) = tls else {
-        let (reader, writer) = tcp.into_split();
+    let start = move |reader: NodeReader, writer: NodeWriter| {
         NodeSession::start(
-            Box::new(reader),
-            Box::new(writer),
+            reader,
+            writer,
             peer,
-            permit,
+            conn.permit,
             registry,
             settings,
+            conn.registration_deadline,
+            stopping,
         );
-        return;
     };
-    match tokio::time::timeout(settings.registration_timeout, acceptor.accept(tcp)).await {
+    let Some(acceptor) = tls else {
+        let (reader, writer) = tcp.into_split();
+        return start(Box::new(reader), Box::new(writer));
+    };
+    let deadline = tokio::time::Instant::from_std(conn.registration_deadline);
+    match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => {
             let (reader, writer) = tokio::io::split(stream);
-            NodeSession::start(
-                Box::new(reader),
-                Box::new(writer),
-                peer,
-                permit,
-                registry,
-                settings,
-            );
+            start(Box::new(reader), Box::new(writer));
         }
         Ok(Err(e)) => HANDSHAKE_LOG.with_borrow_mut(|limiter| {
             limited_log!(limiter, info, "TLS handshake with {peer} failed: {e}.");

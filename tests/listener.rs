@@ -193,3 +193,21 @@ fn shutdown_closes_sessions_cleanly() {
         "only queued commands before the close: {rest:?}"
     );
 }
+
+#[test]
+fn shutdown_does_not_wait_for_unregistered_connections() {
+    let core = start_core("");
+    let mut idle = FakeNode::connect(core.node_addr, 82);
+    let mut node = FakeNode::connect(core.node_addr, 83);
+    node.register("registered");
+    wait_until(WAIT, "both connected", || core.connections() == 2);
+    let started = std::time::Instant::now();
+    core.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert!(idle.expect_closed().is_empty());
+    node.expect_closed();
+}

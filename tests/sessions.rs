@@ -268,3 +268,80 @@ fn a_newer_connection_of_the_same_node_replaces_the_older() {
     );
     assert_eq!(core.ask(ListNodes).unwrap().len(), 1);
 }
+
+#[test]
+fn answers_are_flushed_when_the_node_half_closes() {
+    let core = start_core("");
+    let addr = core.node_addr;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    use std::io::{Read, Write};
+    stream.write_all(b"garbage\n").unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.contains("MESSAGE_PARSE_FAILED"), "{answer:?}");
+    assert!(answer.ends_with('\n'));
+}
+
+#[test]
+fn a_node_that_never_reads_is_dropped() {
+    let core =
+        start_core("[protocol]\nmax_frame_bytes = 1024\nmax_bad_frames_per_minute = 1000000");
+    let mut node = FakeNode::connect(core.node_addr, 90);
+    node.register("deaf");
+    wait_until(WAIT, "node connected", || node_view(&core, 90).connected);
+    // Each bad line costs the node 2 bytes and the Core ~130 bytes of answer it never reads.
+    let flood = "x\n".repeat(200_000);
+    for chunk in flood.as_bytes().chunks(64 * 1024) {
+        node.send_raw_lenient(chunk);
+    }
+    wait_until(Duration::from_secs(10), "deaf node dropped", || {
+        !node_view(&core, 90).connected
+    });
+    assert_eq!(node_view(&core, 90).status, NodeStatus::Unknown);
+}
+
+#[test]
+fn pot_ids_that_cannot_be_commanded_are_refused_and_pots_are_capped() {
+    let core = start_core("");
+    let mut node = FakeNode::connect(core.node_addr, 91);
+    node.register("many-pots");
+    node.send(node.pot_status("../../etc", "Running", None));
+    assert_eq!(node.expect_protocol_error(), "INVALID_MESSAGE_FORMAT");
+    let mut burst = String::new();
+    for i in 0..1100 {
+        let frame =
+            json!({"version": 2, "message": node.pot_status(&format!("p{i}"), "Running", None)});
+        burst.push_str(&format!("{frame}\n"));
+    }
+    node.send_raw(burst.as_bytes());
+    node.send(node.status("Running"));
+    wait_until(WAIT, "all reports processed", || {
+        node_view(&core, 91).status == NodeStatus::Running
+    });
+    wait_until(WAIT, "pots capped", || {
+        node_view(&core, 91).pot_count == honeybee_actors::registry::MAX_POTS_PER_NODE
+    });
+}
+
+#[test]
+fn new_nodes_past_max_nodes_are_refused() {
+    let core = start_core("[auth]\nmax_nodes = 2");
+    for id in [1, 2] {
+        FakeNode::connect(core.node_addr, id).register("ok");
+    }
+    let mut third = FakeNode::connect(core.node_addr, 3);
+    third.send(third.registration("three"));
+    let ack = third.expect_message("RegistrationAck");
+    assert_eq!(ack["accepted"], false);
+    assert!(
+        ack["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ENROLLMENT_LIMIT: "),
+        "{ack}"
+    );
+    // A known node still gets back in.
+    FakeNode::connect(core.node_addr, 1).register("ok");
+}

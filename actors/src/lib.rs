@@ -34,6 +34,7 @@ pub mod registry;
 pub mod session;
 pub mod settings;
 pub mod supervise;
+pub mod text;
 
 pub use admission::{AcceptAll, Admission, Applicant, Verdict};
 pub use limits::{ConnectionLimits, ConnectionPermit};

@@ -1,15 +1,30 @@
-//! Connection counting for `limits.max_connections` and `limits.max_unregistered`. The counts
-//! are two atomic counters shared by the accept loop and the sessions — counters only, never a
-//! model of the fleet — held through RAII permits so that a session that ends any way at all,
-//! a panic included, gives its slots back.
+//! Connection counting for `limits.max_connections` and `limits.max_unregistered`, with a
+//! per-source share of the unregistered slots so one address cannot lock every node out. The
+//! counts are shared by the accept loop and the sessions — counters only, never a model of the
+//! fleet — and held through RAII permits, so a session that ends any way at all, a panic
+//! included, gives its slots back.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 #[derive(Debug, Default)]
 struct Counts {
     open: AtomicUsize,
     unregistered: AtomicUsize,
+    /// Unregistered connections per source address (held for nanoseconds at accept, register
+    /// and close).
+    unregistered_by_source: Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl Counts {
+    fn source_counts(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, usize>> {
+        // A panic while holding this lock cannot leave the map inconsistent (single updates).
+        self.unregistered_by_source
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The limits and the live counts.
@@ -17,6 +32,7 @@ struct Counts {
 pub struct ConnectionLimits {
     max_open: usize,
     max_unregistered: usize,
+    max_unregistered_per_source: usize,
     counts: Arc<Counts>,
 }
 
@@ -25,19 +41,34 @@ pub struct ConnectionLimits {
 pub enum Refused {
     TooManyConnections,
     TooManyUnregistered,
+    TooManyUnregisteredFromSource,
+}
+
+impl Refused {
+    pub const fn reason(self) -> &'static str {
+        match self {
+            Refused::TooManyConnections => "limits.max_connections reached",
+            Refused::TooManyUnregistered => "limits.max_unregistered reached",
+            Refused::TooManyUnregisteredFromSource => {
+                "this address holds its share of limits.max_unregistered"
+            }
+        }
+    }
 }
 
 impl ConnectionLimits {
+    /// One source may hold a quarter of the unregistered slots (at least 16).
     pub fn new(max_open: usize, max_unregistered: usize) -> Self {
         ConnectionLimits {
             max_open,
             max_unregistered,
+            max_unregistered_per_source: (max_unregistered / 4).max(16).min(max_unregistered),
             counts: Arc::default(),
         }
     }
 
-    /// Takes a slot for a new, unregistered connection.
-    pub fn admit(&self) -> Result<ConnectionPermit, Refused> {
+    /// Takes a slot for a new, unregistered connection from `source`.
+    pub fn admit(&self, source: IpAddr) -> Result<ConnectionPermit, Refused> {
         if !take(&self.counts.open, self.max_open) {
             return Err(Refused::TooManyConnections);
         }
@@ -45,8 +76,23 @@ impl ConnectionLimits {
             self.counts.open.fetch_sub(1, Ordering::AcqRel);
             return Err(Refused::TooManyUnregistered);
         }
+        {
+            let mut by_source = self.counts.source_counts();
+            let held = by_source.entry(source).or_insert(0);
+            if *held >= self.max_unregistered_per_source {
+                if *held == 0 {
+                    by_source.remove(&source);
+                }
+                drop(by_source);
+                self.counts.unregistered.fetch_sub(1, Ordering::AcqRel);
+                self.counts.open.fetch_sub(1, Ordering::AcqRel);
+                return Err(Refused::TooManyUnregisteredFromSource);
+            }
+            *held += 1;
+        }
         Ok(ConnectionPermit {
             counts: Arc::clone(&self.counts),
+            source,
             registered: false,
         })
     }
@@ -76,6 +122,7 @@ fn take(counter: &AtomicUsize, max: usize) -> bool {
 #[derive(Debug)]
 pub struct ConnectionPermit {
     counts: Arc<Counts>,
+    source: IpAddr,
     registered: bool,
 }
 
@@ -84,7 +131,18 @@ impl ConnectionPermit {
     pub fn registered(&mut self) {
         if !self.registered {
             self.registered = true;
-            self.counts.unregistered.fetch_sub(1, Ordering::AcqRel);
+            self.release_unregistered();
+        }
+    }
+
+    fn release_unregistered(&self) {
+        self.counts.unregistered.fetch_sub(1, Ordering::AcqRel);
+        let mut by_source = self.counts.source_counts();
+        if let Some(held) = by_source.get_mut(&self.source) {
+            *held -= 1;
+            if *held == 0 {
+                by_source.remove(&self.source);
+            }
         }
     }
 }
@@ -92,7 +150,7 @@ impl ConnectionPermit {
 impl Drop for ConnectionPermit {
     fn drop(&mut self) {
         if !self.registered {
-            self.counts.unregistered.fetch_sub(1, Ordering::AcqRel);
+            self.release_unregistered();
         }
         self.counts.open.fetch_sub(1, Ordering::AcqRel);
     }
@@ -102,18 +160,47 @@ impl Drop for ConnectionPermit {
 mod tests {
     use super::*;
 
+    const A: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+    const B: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
+
     #[test]
     fn permits_count_and_give_back() {
         let limits = ConnectionLimits::new(3, 2);
-        let mut a = limits.admit().unwrap();
-        let _b = limits.admit().unwrap();
-        assert_eq!(limits.admit().unwrap_err(), Refused::TooManyUnregistered);
+        let mut a = limits.admit(A).unwrap();
+        let _b = limits.admit(B).unwrap();
+        assert_eq!(limits.admit(A).unwrap_err(), Refused::TooManyUnregistered);
         a.registered();
-        let c = limits.admit().unwrap();
+        let c = limits.admit(A).unwrap();
         assert_eq!((limits.open(), limits.unregistered()), (3, 2));
-        assert_eq!(limits.admit().unwrap_err(), Refused::TooManyConnections);
+        assert_eq!(limits.admit(B).unwrap_err(), Refused::TooManyConnections);
         drop(c);
         drop(a);
         assert_eq!((limits.open(), limits.unregistered()), (1, 1));
+    }
+
+    #[test]
+    fn one_source_gets_a_share_of_the_unregistered_slots() {
+        let limits = ConnectionLimits::new(10_000, 100);
+        let mut held: Vec<_> = (0..25).map(|_| limits.admit(A).unwrap()).collect();
+        assert_eq!(
+            limits.admit(A).unwrap_err(),
+            Refused::TooManyUnregisteredFromSource
+        );
+        assert!(limits.admit(B).is_ok(), "another source still gets in");
+        held[0].registered();
+        let again = limits.admit(A);
+        assert!(again.is_ok(), "registering frees the source's slot");
+        assert_eq!(limits.counts.source_counts().get(&A), Some(&25));
+        drop(held);
+        drop(again);
+        assert!(limits.counts.source_counts().is_empty());
+    }
+
+    #[test]
+    fn small_limits_still_admit_up_to_the_global_cap() {
+        let limits = ConnectionLimits::new(10, 2);
+        let _a = limits.admit(A).unwrap();
+        let _b = limits.admit(A).unwrap();
+        assert_eq!(limits.admit(A).unwrap_err(), Refused::TooManyUnregistered);
     }
 }

@@ -74,6 +74,8 @@ pub struct PotActor {
     pot_type: String,
     lifecycle: Lifecycle,
     retiring: bool,
+    /// Unexpected transitions are logged through this: a node can flip a pot at any rate.
+    log: crate::log_limit::LogLimiter,
     exit: ExitNotice<PotExited>,
 }
 
@@ -98,6 +100,7 @@ impl PotActor {
             pot_type,
             lifecycle,
             retiring: false,
+            log: crate::log_limit::LogLimiter::new(3, std::time::Duration::from_secs(60)),
         }
     }
 }
@@ -127,7 +130,9 @@ impl Handler<PotReport> for PotActor {
             .apply(report.status, report.message, report.at)
             .cloned();
         if let Some(t) = transition.as_ref().filter(|t| !t.expected) {
-            log::warn!(
+            crate::limited_log!(
+                self.log,
+                warn,
                 "Node {} pot {} went {:?} -> {}, outside the pot lifecycle; recorded as reported.",
                 self.id.node_id,
                 honeybee_protocol::error::sanitize(&self.id.pot_id, 64),

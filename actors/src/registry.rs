@@ -7,11 +7,12 @@ mod record;
 mod views;
 
 use std::collections::HashMap;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 use honeybee_protocol::{
-    Command, CoreToNode, NodeCommand, NodeId, NodeStatus, PotStatusUpdate, RefusalCode,
+    Command, CoreToNode, NodeCommand, NodeId, NodeStatus, PROTOCOL_VERSION, PotStatusUpdate,
+    RefusalCode,
 };
 
 pub use messages::*;
@@ -19,28 +20,52 @@ pub use record::{NODE_HISTORY_LIMIT, NodeRecord, PotEntry, SessionLink};
 pub use views::*;
 
 use crate::admission::{Admission, Applicant, Verdict};
+use crate::limited_log;
+use crate::log_limit::LogLimiter;
 use crate::pot::lifecycle::Lifecycle;
 use crate::pot::{PotActor, PotChanged, PotExited, PotIdentity, PotReport};
 use crate::session::{CloseSession, Deliver, EndReason};
 use crate::settings::SupervisionSettings;
 use crate::supervise::RestartBudget;
+use crate::text::{clip, clip_message};
 
 /// Messages sent with `send()` (registrations, queries) queued before senders wait.
 const MAILBOX_CAPACITY: usize = 1 << 16;
 
+/// Longest pot type kept, in bytes.
+const MAX_POT_TYPE_BYTES: usize = 64;
+
+/// Pots kept per node; reports about more are dropped (a hostile node could invent any
+/// number of pot ids).
+pub const MAX_POTS_PER_NODE: usize = 1024;
+
 /// The registry's fixed settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RegistrySettings {
     /// `protocol.strict_version`: refuse registrations whose version is not 2.
     pub strict_version: bool,
+    /// `auth.max_nodes`: node records kept at most; past it new nodes are refused.
+    pub max_nodes: usize,
     pub supervision: SupervisionSettings,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        RegistrySettings {
+            strict_version: false,
+            max_nodes: 100_000,
+            supervision: SupervisionSettings::default(),
+        }
+    }
 }
 
 pub struct Registry {
     settings: RegistrySettings,
     admission: Box<dyn Admission>,
     nodes: HashMap<NodeId, NodeRecord>,
-    next_session_id: u64,
+    shutting_down: bool,
+    /// Refusals are logged through this (they cost the sender nothing; keep the log small).
+    refusal_log: LogLimiter,
 }
 
 impl std::fmt::Debug for Registry {
@@ -57,7 +82,8 @@ impl Registry {
             settings,
             admission,
             nodes: HashMap::new(),
-            next_session_id: 1,
+            shutting_down: false,
+            refusal_log: LogLimiter::new(20, Duration::from_secs(60)),
         }
     }
 
@@ -75,6 +101,16 @@ impl Registry {
                 reason: format!("this Core speaks version 2 only, got {}", msg.version),
             };
         }
+        let known = self.nodes.contains_key(&msg.registration.node_id);
+        if !known && self.nodes.len() >= self.settings.max_nodes {
+            return Verdict::Refuse {
+                code: RefusalCode::EnrollmentLimit,
+                reason: format!(
+                    "this Core holds its maximum of {} nodes (auth.max_nodes)",
+                    self.settings.max_nodes
+                ),
+            };
+        }
         self.admission.decide(&Applicant {
             registration: &msg.registration,
             version: msg.version,
@@ -88,13 +124,20 @@ impl Registry {
             return;
         };
         let now = SystemTime::now();
-        let supervision = &self.settings.supervision;
-        let entry = node
-            .pots
-            .entry(update.pot_id.clone())
-            .or_insert_with(|| PotEntry {
-                pot_type: update.pot_type.clone(),
-                last: Lifecycle::learned(update.status, update.message.clone(), now),
+        let message = clip_message(update.message);
+        if !node.pots.contains_key(&update.pot_id) {
+            if node.pots.len() >= MAX_POTS_PER_NODE {
+                limited_log!(
+                    node.log,
+                    warn,
+                    "Node {node_id} reports more than {MAX_POTS_PER_NODE} pots; ignoring new ones."
+                );
+                return;
+            }
+            let supervision = &self.settings.supervision;
+            let entry = PotEntry {
+                pot_type: clip(&update.pot_type, MAX_POT_TYPE_BYTES),
+                last: Lifecycle::learned(update.status, message.clone(), now),
                 actor: None,
                 generation: 0,
                 budget: RestartBudget::new(
@@ -104,26 +147,35 @@ impl Registry {
                     supervision.backoff_max,
                 ),
                 restarts: 0,
+                restart_pending: false,
                 gave_up: false,
-            });
-        if entry.actor.is_none() && !entry.gave_up {
+            };
+            node.pots.insert(update.pot_id.clone(), entry);
+        }
+        let Some(entry) = node.pots.get_mut(&update.pot_id) else {
+            return;
+        };
+        if entry.actor.is_none() && !entry.restart_pending && !entry.gave_up {
             start_pot_actor(node_id, &update.pot_id, entry, registry);
         }
-        match &entry.actor {
-            Some(actor) => actor.do_send(PotReport {
-                pot_type: update.pot_type,
-                status: update.status,
-                message: update.message,
-                at: now,
-            }),
-            // The actor was given up on: keep the model exact by applying the report to the
-            // mirror directly (the lifecycle is a pure state machine).
-            None => {
-                if !update.pot_type.is_empty() {
-                    entry.pot_type = update.pot_type;
-                }
-                entry.last.apply(update.status, update.message, now);
+        let report = PotReport {
+            pot_type: clip(&update.pot_type, MAX_POT_TYPE_BYTES),
+            status: update.status,
+            message,
+            at: now,
+        };
+        let undelivered = match &entry.actor {
+            Some(actor) => actor.try_send(report).err().map(|e| e.into_inner()),
+            None => Some(report),
+        };
+        // No running actor (crashed and waiting for its restart, or given up on): keep the
+        // model exact by applying the report to the mirror (the lifecycle is a pure state
+        // machine); a restarted actor starts from it.
+        if let Some(report) = undelivered {
+            if !report.pot_type.is_empty() {
+                entry.pot_type = report.pot_type;
             }
+            entry.last.apply(report.status, report.message, report.at);
         }
     }
 
@@ -143,6 +195,7 @@ impl Registry {
             return;
         };
         if entry.generation == generation && entry.actor.is_none() {
+            entry.restart_pending = false;
             entry.restarts += 1;
             start_pot_actor(node_id, pot_id, entry, registry);
             log::info!("Node {node_id} pot {pot_id}: actor restarted from its last known state.");
@@ -175,63 +228,62 @@ impl Handler<Register> for Registry {
     type Result = Result<Admitted, Refused>;
 
     fn handle(&mut self, msg: Register, _: &mut Context<Self>) -> Self::Result {
+        if self.shutting_down || !msg.session.connected() {
+            return Err(Refused::Unavailable);
+        }
         let totp_key = match self.verdict(&msg) {
             Verdict::Accept { totp_key } => totp_key,
             Verdict::Refuse { code, reason } => {
-                log::info!(
+                limited_log!(
+                    self.refusal_log,
+                    info,
                     "Refused registration of node {} from {}: {code}.",
                     msg.registration.node_id,
                     msg.remote_addr
                 );
-                return Err(Refused {
-                    message: code.message(&reason),
-                });
+                return Err(Refused::Ack(code.message(&reason)));
             }
         };
         let now = SystemTime::now();
-        let session_id = self.next_session_id;
-        self.next_session_id += 1;
         let reg = &msg.registration;
         let node = self
             .nodes
             .entry(reg.node_id)
             .or_insert_with(|| NodeRecord::new(reg, now));
         if let Some(old) = node.session.take() {
-            log::info!(
+            limited_log!(
+                node.log,
+                info,
                 "Node {} connected again from {}; closing its older connection.",
                 reg.node_id,
                 msg.remote_addr
             );
             old.addr.do_send(CloseSession(EndReason::Replaced));
         }
-        node.node_name.clone_from(&reg.node_name);
-        node.node_type = reg.node_type;
-        node.address.clone_from(&reg.address);
-        node.port = reg.port;
-        node.protocol_version = msg.version;
-        node.remote_addr = Some(msg.remote_addr);
-        node.last_seen = now;
+        node.update_from(reg, msg.version, msg.remote_addr, now);
         node.session = Some(SessionLink {
-            id: session_id,
+            id: msg.session_id,
             addr: msg.session.clone(),
         });
         node.set_status(NodeStatus::Connected, now);
-        log::info!(
+        limited_log!(
+            node.log,
+            info,
             "Node {} ({}) registered from {}.",
             reg.node_id,
             honeybee_protocol::error::sanitize(&reg.node_name, 128),
             msg.remote_addr
         );
         // Learn its pots (queued behind the ack: the session is waiting for this answer).
-        msg.session
-            .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-                node_id: reg.node_id,
-                command: Command::GetInstalledPots,
-            })));
-        Ok(Admitted {
-            session_id,
-            totp_key,
-        })
+        // A v1 node cannot take commands.
+        if node.protocol_version >= PROTOCOL_VERSION {
+            msg.session
+                .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
+                    node_id: reg.node_id,
+                    command: Command::GetInstalledPots,
+                })));
+        }
+        Ok(Admitted { totp_key })
     }
 }
 
@@ -249,7 +301,7 @@ impl Handler<NodeReport> for Registry {
             Report::Event(event) => node.push_event(NodeEventRecord {
                 at: now,
                 kind: event.kind,
-                message: event.message,
+                message: clip_message(event.message),
             }),
             Report::Pot(update) => self.on_pot_report(msg.node_id, update, ctx),
             Report::Seen => {}
@@ -270,7 +322,12 @@ impl Handler<SessionEnded> for Registry {
         if msg.reason != EndReason::NodeDrop {
             node.set_status(NodeStatus::Unknown, now);
         }
-        log::info!("Node {node_id} disconnected ({}).", msg.reason);
+        limited_log!(
+            node.log,
+            info,
+            "Node {node_id} disconnected ({}).",
+            msg.reason
+        );
     }
 }
 
@@ -311,6 +368,7 @@ impl Handler<PotExited> for Registry {
         }
         match entry.budget.next_restart(Instant::now()) {
             Some(delay) => {
+                entry.restart_pending = true;
                 log::warn!(
                     "Node {} pot {}: actor crashed; restarting in {delay:?}.",
                     msg.node_id,
@@ -414,14 +472,12 @@ impl Handler<PotHistory> for Registry {
     }
 }
 
-impl Handler<CloseAllSessions> for Registry {
+impl Handler<BeginShutdown> for Registry {
     type Result = usize;
 
-    fn handle(&mut self, _: CloseAllSessions, _: &mut Context<Self>) -> usize {
-        let sessions = self.nodes.values().filter_map(|n| n.session.as_ref());
-        sessions
-            .map(|s| s.addr.do_send(CloseSession(EndReason::Shutdown)))
-            .count()
+    fn handle(&mut self, _: BeginShutdown, _: &mut Context<Self>) -> usize {
+        self.shutting_down = true;
+        self.nodes.values().filter(|n| n.session.is_some()).count()
     }
 }
 

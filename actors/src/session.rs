@@ -3,13 +3,16 @@
 //! and writes what the Core sends. It holds no fleet state: the registry does.
 
 mod messages;
+mod output;
 mod route;
 
-use std::collections::VecDeque;
+use std::cell::Cell;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::io::{WriteHandler, Writer};
@@ -20,6 +23,7 @@ use honeybee_protocol::{
     decode_node_frame, encode,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
 use tokio_util::codec::FramedRead;
 
 pub use messages::*;
@@ -31,6 +35,7 @@ use crate::log_limit::LogLimiter;
 use crate::registry::{Admitted, NodeReport, Refused, Register, Registry, Report, SessionEnded};
 use crate::settings::SessionSettings;
 use crate::supervise::ExitNotice;
+use output::{BadFrameCounter, CountingWriter};
 
 /// The read half of a node connection (plain TCP or TLS).
 pub type NodeReader = Box<dyn AsyncRead + Unpin>;
@@ -39,20 +44,30 @@ pub type NodeWriter = Box<dyn AsyncWrite + Unpin>;
 
 /// Log lines per peer per minute before suppression.
 const LOG_BURST: u32 = 5;
+/// Output a node may leave unread before its session is closed: at least this, or four frames.
+const MIN_OUTPUT_BACKLOG: u64 = 1 << 20;
+
+/// Session ids, unique in the process; the registry links a node to the session it accepted.
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 
 pub struct NodeSession {
     // Fixed for the session's life.
     settings: Arc<SessionSettings>,
     registry: Addr<Registry>,
     remote_addr: SocketAddr,
+    session_id: u64,
+    output_cap: u64,
     // State.
     phase: Phase,
-    /// (node id, session id) once registered; kept while closing.
-    identity: Option<(u64, u64)>,
-    writer: Writer<NodeWriter, io::Error>,
+    /// The node this session registered (or asked to register) as; kept while closing.
+    node_id: Option<u64>,
+    writer: Writer<CountingWriter<NodeWriter>, io::Error>,
+    /// Bytes handed to the writer, and bytes the socket took.
+    queued: u64,
+    written: Rc<Cell<u64>>,
     permit: ConnectionPermit,
     last_frame: Instant,
-    bad_frames: VecDeque<Instant>,
+    bad_frames: BadFrameCounter,
     version_logged: bool,
     log_limiter: LogLimiter,
     ending: Option<EndReason>,
@@ -69,7 +84,9 @@ impl fmt::Debug for NodeSession {
 }
 
 impl NodeSession {
-    /// Starts a session on the current arbiter for an accepted connection.
+    /// Starts a session on the current arbiter for an accepted connection. It must register
+    /// by `registration_deadline`, and closes when `shutdown` turns true.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         reader: NodeReader,
         writer: NodeWriter,
@@ -77,26 +94,48 @@ impl NodeSession {
         permit: ConnectionPermit,
         registry: Addr<Registry>,
         settings: Arc<SessionSettings>,
+        registration_deadline: Instant,
+        mut shutdown: watch::Receiver<bool>,
     ) -> Addr<NodeSession> {
         NodeSession::create(move |ctx| {
             let splitter = FrameSplitter::new(settings.max_frame_bytes);
             ctx.add_stream(FramedRead::new(reader, splitter));
+            let session_id = NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed);
             let fallback = SessionEnded {
                 node_id: None,
-                session_id: 0,
+                session_id,
                 reason: EndReason::Crashed,
             };
+            let (writer, written) = CountingWriter::new(writer);
+            let wait = registration_deadline.saturating_duration_since(Instant::now());
+            ctx.run_later(wait, |act, ctx| {
+                if act.phase == Phase::Unregistered {
+                    log::info!("{} did not register in time; closing.", act.peer());
+                    act.close(EndReason::RegistrationTimeout, ctx);
+                }
+            });
+            let shutdown = async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            };
+            ctx.spawn(
+                actix::fut::wrap_future::<_, NodeSession>(shutdown)
+                    .map(|_, act, ctx| act.close(EndReason::Shutdown, ctx)),
+            );
             NodeSession {
                 exit: ExitNotice::new(registry.clone().recipient(), fallback),
                 writer: Writer::new(writer, ctx),
+                output_cap: MIN_OUTPUT_BACKLOG.max(4 * settings.max_frame_bytes as u64),
                 settings,
                 registry,
                 remote_addr,
+                session_id,
                 phase: Phase::Unregistered,
-                identity: None,
+                node_id: None,
+                queued: 0,
+                written,
                 permit,
                 last_frame: Instant::now(),
-                bad_frames: VecDeque::new(),
+                bad_frames: BadFrameCounter::default(),
                 version_logged: false,
                 log_limiter: LogLimiter::new(LOG_BURST, Duration::from_secs(60)),
                 ending: None,
@@ -106,18 +145,33 @@ impl NodeSession {
 
     /// Who this session is, for log lines.
     fn peer(&self) -> String {
-        match self.identity {
-            Some((node_id, _)) => format!("Node {node_id} ({})", self.remote_addr),
+        match self.registered_id() {
+            Some(node_id) => format!("Node {node_id} ({})", self.remote_addr),
             None => format!("Connection {}", self.remote_addr),
         }
     }
 
     fn registered_id(&self) -> Option<u64> {
-        self.identity.map(|(node_id, _)| node_id)
+        match self.phase {
+            Phase::Registered { node_id, .. } => Some(node_id),
+            _ => None,
+        }
     }
 
-    fn write(&mut self, message: &CoreToNode) {
-        self.writer.write(&encode(message));
+    /// Queues a frame; a node that leaves more than `output_cap` bytes unread is dropped.
+    fn write(&mut self, message: &CoreToNode, ctx: &mut Context<Self>) {
+        let frame = encode(message);
+        self.queued += frame.len() as u64;
+        self.writer.write(&frame);
+        let unread = self.queued.saturating_sub(self.written.get());
+        if unread > self.output_cap {
+            log::warn!(
+                "{} left {unread} bytes unread; dropping the connection.",
+                self.peer()
+            );
+            self.ending.get_or_insert(EndReason::OutputBacklog);
+            ctx.stop();
+        }
     }
 
     /// Ends the session: stop reading, flush what was written, then stop (or after the grace
@@ -165,7 +219,8 @@ impl NodeSession {
     }
 
     /// Asks the registry, holding every later frame (and timer) until it answers: `ctx.wait`
-    /// stops the actor from reading its socket, so frames stay queued in order.
+    /// stops the actor from reading its socket, so frames stay queued in order. The registry is
+    /// in-process and always answers; there is no timeout to race with its decision.
     fn register(
         &mut self,
         registration: honeybee_protocol::NodeRegistration,
@@ -173,22 +228,27 @@ impl NodeSession {
         ctx: &mut Context<Self>,
     ) {
         let node_id = registration.node_id;
+        self.node_id = Some(node_id);
+        self.exit.rearm(SessionEnded {
+            node_id: Some(node_id),
+            session_id: self.session_id,
+            reason: EndReason::Crashed,
+        });
         let request = Register {
             session: ctx.address(),
+            session_id: self.session_id,
             registration,
             version,
             remote_addr: self.remote_addr,
         };
-        let answer = self
-            .registry
-            .send(request)
-            .timeout(self.settings.registration_timeout);
+        let answer = self.registry.send(request);
         ctx.wait(
             answer
                 .into_actor(self)
                 .map(move |answer, act, ctx| match answer {
                     Ok(Ok(admitted)) => act.admitted(node_id, admitted, ctx),
-                    Ok(Err(refused)) => act.refused(node_id, refused, ctx),
+                    Ok(Err(Refused::Ack(message))) => act.refused(node_id, message, ctx),
+                    Ok(Err(Refused::Unavailable)) => act.close(EndReason::Shutdown, ctx),
                     Err(e) => {
                         log::error!(
                             "Registry did not answer the registration of node {node_id}: {e}."
@@ -200,34 +260,30 @@ impl NodeSession {
     }
 
     fn admitted(&mut self, node_id: u64, admitted: Admitted, ctx: &mut Context<Self>) {
-        self.write(&CoreToNode::RegistrationAck(RegistrationAck {
+        let ack = CoreToNode::RegistrationAck(RegistrationAck {
             node_id: Some(node_id),
             accepted: true,
             message: Some("Registration successful".to_owned()),
             totp_key: admitted.totp_key,
-        }));
+        });
         self.phase = Phase::Registered {
             node_id,
-            session_id: admitted.session_id,
+            session_id: self.session_id,
         };
-        self.identity = Some((node_id, admitted.session_id));
         self.permit.registered();
-        self.exit.rearm(SessionEnded {
-            node_id: Some(node_id),
-            session_id: admitted.session_id,
-            reason: EndReason::Crashed,
-        });
+        self.write(&ack, ctx);
         self.last_frame = Instant::now();
         self.check_heartbeat(ctx);
     }
 
-    fn refused(&mut self, node_id: u64, refused: Refused, ctx: &mut Context<Self>) {
-        self.write(&CoreToNode::RegistrationAck(RegistrationAck {
+    fn refused(&mut self, node_id: u64, message: String, ctx: &mut Context<Self>) {
+        let ack = CoreToNode::RegistrationAck(RegistrationAck {
             node_id: Some(node_id),
             accepted: false,
-            message: Some(refused.message),
+            message: Some(message),
             totp_key: None,
-        }));
+        });
+        self.write(&ack, ctx);
         self.close(EndReason::Refused, ctx);
     }
 
@@ -257,27 +313,20 @@ impl NodeSession {
     /// Answers a bad frame with a `ProtocolError`, closing the connection once more than
     /// `max_bad_frames_per_minute` arrived within a minute.
     fn bad_frame(&mut self, code: ErrorCode, detail: &str, ctx: &mut Context<Self>) {
-        let now = Instant::now();
-        while self
-            .bad_frames
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-        {
-            self.bad_frames.pop_front();
-        }
-        self.bad_frames.push_back(now);
         let node_id = self.registered_id();
-        if self.bad_frames.len() > self.settings.max_bad_frames_per_minute as usize {
+        let count = self.bad_frames.count(Instant::now());
+        if count > self.settings.max_bad_frames_per_minute {
             log::warn!(
                 "{} sent more than {} bad frames in a minute; closing the connection.",
                 self.peer(),
                 self.settings.max_bad_frames_per_minute
             );
-            self.write(&protocol_error(
+            let error = protocol_error(
                 ErrorCode::RateLimited,
                 "too many bad frames; closing the connection".to_owned(),
                 node_id,
-            ));
+            );
+            self.write(&error, ctx);
             return self.close(EndReason::RateLimited, ctx);
         }
         limited_log!(
@@ -286,7 +335,7 @@ impl NodeSession {
             "{} sent a bad frame ({code}): {detail}",
             self.peer()
         );
-        self.write(&protocol_error(code, detail.to_owned(), node_id));
+        self.write(&protocol_error(code, detail.to_owned(), node_id), ctx);
     }
 
     /// Closes the session once no frame arrived for `heartbeat_timeout`; re-arms itself for
@@ -324,6 +373,10 @@ fn reject_detail(code: ErrorCode, message: &NodeToCore, registered: Option<u64>)
             format!("node_id {sent} is not this connection's node {ours}")
         }
         (ErrorCode::AlreadyRegistered, _, _) => "this connection is already registered".into(),
+        (ErrorCode::InvalidMessageFormat, _, _) => format!(
+            "pot_id must match [A-Za-z0-9._-]{{1,64}} and not be . or .. ({})",
+            message.name()
+        ),
         (ErrorCode::NotRegistered, _, _) => format!(
             "{} before any NodeRegistration on this connection; register first",
             message.name()
@@ -335,24 +388,10 @@ fn reject_detail(code: ErrorCode, message: &NodeToCore, registered: Option<u64>)
 impl Actor for NodeSession {
     type Context = Context<Self>;
 
-    fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.run_later(self.settings.registration_timeout, |act, ctx| {
-            if act.phase == Phase::Unregistered {
-                log::info!(
-                    "{} did not register within {:?}; closing.",
-                    act.peer(),
-                    act.settings.registration_timeout
-                );
-                act.close(EndReason::RegistrationTimeout, ctx);
-            }
-        });
-    }
-
     fn stopped(&mut self, _: &mut Self::Context) {
-        let (node_id, session_id) = self.identity.unzip();
         self.exit.send(SessionEnded {
-            node_id,
-            session_id: session_id.unwrap_or(0),
+            node_id: self.node_id,
+            session_id: self.session_id,
             reason: self.ending.take().unwrap_or(EndReason::Crashed),
         });
     }
@@ -388,9 +427,10 @@ impl StreamHandler<Result<Frame, io::Error>> for NodeSession {
         }
     }
 
+    /// The node closed its side: flush what is still queued for it (within the close grace),
+    /// then stop.
     fn finished(&mut self, ctx: &mut Context<Self>) {
-        self.ending.get_or_insert(EndReason::Eof);
-        ctx.stop();
+        self.close(EndReason::Eof, ctx);
     }
 }
 
@@ -409,9 +449,9 @@ impl WriteHandler<io::Error> for NodeSession {
 impl Handler<Deliver> for NodeSession {
     type Result = ();
 
-    fn handle(&mut self, msg: Deliver, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) {
         if matches!(self.phase, Phase::Registered { .. }) {
-            self.write(&msg.0);
+            self.write(&msg.0, ctx);
         }
     }
 }

@@ -6,8 +6,6 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSettings {
     pub max_frame_bytes: usize,
-    /// Refuse registrations whose envelope version is not 2.
-    pub strict_version: bool,
     pub registration_timeout: Duration,
     pub heartbeat_timeout: Duration,
     pub max_bad_frames_per_minute: u32,
@@ -19,7 +17,6 @@ impl Default for SessionSettings {
     fn default() -> Self {
         SessionSettings {
             max_frame_bytes: honeybee_protocol::DEFAULT_MAX_FRAME_BYTES,
-            strict_version: false,
             registration_timeout: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(90),
             max_bad_frames_per_minute: 30,

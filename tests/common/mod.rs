@@ -93,6 +93,12 @@ impl FakeNode {
         stream.flush().unwrap();
     }
 
+    /// Writes raw bytes, ignoring a connection the Core already closed.
+    pub fn send_raw_lenient(&mut self, bytes: &[u8]) {
+        let stream = self.reader.get_mut();
+        let _ = stream.write_all(bytes).and_then(|()| stream.flush());
+    }
+
     /// Writes one v2 envelope around `message`, newline-terminated.
     pub fn send(&mut self, message: Value) {
         let frame = json!({"version": 2, "message": message});

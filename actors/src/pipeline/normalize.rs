@@ -154,14 +154,7 @@ pub fn canonical_ip(text: &str) -> Option<String> {
 }
 
 fn clip(text: &str) -> String {
-    if text.len() <= MAX_FIELD_LEN {
-        return text.to_owned();
-    }
-    let mut end = MAX_FIELD_LEN;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
+    crate::text::clip(text, MAX_FIELD_LEN)
 }
 
 #[cfg(test)]

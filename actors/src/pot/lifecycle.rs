@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use honeybee_protocol::PotStatus;
 
 /// Transitions kept in memory per pot (the durable store keeps them all).
-pub const HISTORY_LIMIT: usize = 1000;
+pub const HISTORY_LIMIT: usize = 100;
 
 /// One applied transition.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,6 +17,8 @@ use crate::session::{EndReason, NodeSession};
 #[rtype(result = "Result<Admitted, Refused>")]
 pub struct Register {
     pub session: Addr<NodeSession>,
+    /// The session's own id: its `SessionEnded` carries it, so a stale link is always undone.
+    pub session_id: u64,
     pub registration: NodeRegistration,
     pub version: u64,
     pub remote_addr: SocketAddr,
@@ -25,14 +27,16 @@ pub struct Register {
 /// The registration was accepted.
 #[derive(Debug)]
 pub struct Admitted {
-    pub session_id: u64,
     pub totp_key: Option<SecretString>,
 }
 
-/// The registration was refused: the ack's message (`CODE: reason`).
+/// The registration was refused.
 #[derive(Debug)]
-pub struct Refused {
-    pub message: String,
+pub enum Refused {
+    /// Answer with a refusing ack carrying this message (`CODE: reason`), then close.
+    Ack(String),
+    /// The Core is shutting down: close without an ack (the node will retry elsewhere/later).
+    Unavailable,
 }
 
 /// What a registered session reports about its node.
@@ -115,10 +119,11 @@ pub struct PotHistory {
     pub pot_id: String,
 }
 
-/// Close every session (the Core is shutting down); answers how many were asked to close.
+/// The Core is shutting down: refuse registrations from now on. Answers how many nodes are
+/// connected (their sessions close through the shutdown signal).
 #[derive(Debug, Message)]
 #[rtype(result = "usize")]
-pub struct CloseAllSessions;
+pub struct BeginShutdown;
 
 /// Test-only fault hook: make one child actor panic. Answers whether it was found.
 #[cfg(feature = "fault-injection")]

@@ -2,16 +2,18 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use actix::Addr;
 use honeybee_protocol::{NodeId, NodeRegistration, NodeStatus, NodeType};
 
 use super::views::{NodeDetail, NodeEventRecord, NodeView, PotView, StatusChange};
+use crate::log_limit::LogLimiter;
 use crate::pot::PotActor;
 use crate::pot::lifecycle::Lifecycle;
 use crate::session::NodeSession;
 use crate::supervise::RestartBudget;
+use crate::text::{MAX_ADDRESS_BYTES, clip};
 
 /// Entries kept of a node's status history and of its node events.
 pub const NODE_HISTORY_LIMIT: usize = 100;
@@ -39,6 +41,8 @@ pub struct NodeRecord {
     pub pots: BTreeMap<String, PotEntry>,
     pub status_history: VecDeque<StatusChange>,
     pub node_events: VecDeque<NodeEventRecord>,
+    /// This node's log lines (connects, disconnects, anomalies) are rate limited.
+    pub log: LogLimiter,
 }
 
 /// A pot: its actor (when running) and the mirror of its last known state.
@@ -50,6 +54,8 @@ pub struct PotEntry {
     pub generation: u64,
     pub budget: RestartBudget,
     pub restarts: u32,
+    /// The actor crashed and its restart is scheduled.
+    pub restart_pending: bool,
     /// The actor kept crashing; it is not restarted until something resets the budget.
     pub gave_up: bool,
 }
@@ -60,7 +66,7 @@ impl NodeRecord {
             node_id: registration.node_id,
             node_name: registration.node_name.clone(),
             node_type: registration.node_type,
-            address: registration.address.clone(),
+            address: clip(&registration.address, MAX_ADDRESS_BYTES),
             port: registration.port,
             status: NodeStatus::Unknown,
             protocol_version: 2,
@@ -71,7 +77,26 @@ impl NodeRecord {
             pots: BTreeMap::new(),
             status_history: VecDeque::new(),
             node_events: VecDeque::new(),
+            log: LogLimiter::new(10, Duration::from_secs(60)),
         }
+    }
+
+    /// Takes what a (re)registration says about the node.
+    pub fn update_from(
+        &mut self,
+        registration: &NodeRegistration,
+        version: u64,
+        remote_addr: SocketAddr,
+        now: SystemTime,
+    ) {
+        self.node_name.clone_from(&registration.node_name);
+        self.node_type = registration.node_type;
+        self.address = clip(&registration.address, MAX_ADDRESS_BYTES);
+        self.port = registration.port;
+        // CORE.md: 1 or 2. Anything below 2 is a legacy client; anything above speaks v2 shapes.
+        self.protocol_version = if version < 2 { 1 } else { 2 };
+        self.remote_addr = Some(remote_addr);
+        self.last_seen = now;
     }
 
     /// Moves the node to `status`, recording the change if it is one.

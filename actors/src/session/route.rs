@@ -1,7 +1,7 @@
 //! The session's routing rules as a pure function: given the session's phase and a decoded
 //! frame, what to do with it (PROTOCOL.md's session rules 1, 5 and 7).
 
-use honeybee_protocol::{ErrorCode, NodeId, NodeToCore};
+use honeybee_protocol::{ErrorCode, NodeId, NodeToCore, validate};
 
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,13 @@ pub fn route(phase: Phase, message: &NodeToCore) -> Route {
         {
             Route::Reject(ErrorCode::NodeIdMismatch)
         }
+        // A pot id the Core could not send a command back with is no pot id: nodes use it as
+        // a directory name, and it becomes a key of the fleet model.
+        (Phase::Registered { .. }, NodeToCore::PotStatusUpdate(update))
+            if validate::pot_id(&update.pot_id).is_err() =>
+        {
+            Route::Reject(ErrorCode::InvalidMessageFormat)
+        }
         (Phase::Registered { .. }, NodeToCore::NodeDrop) => Route::Goodbye,
         (Phase::Registered { .. }, _) => Route::Report,
     }
@@ -68,6 +75,16 @@ mod tests {
         NodeToCore::NodeStatusUpdate(NodeStatusUpdate {
             node_id,
             status: NodeStatus::Running,
+        })
+    }
+
+    fn pot_status(node_id: NodeId, pot_id: &str) -> NodeToCore {
+        NodeToCore::PotStatusUpdate(PotStatusUpdate {
+            node_id,
+            pot_id: pot_id.into(),
+            pot_type: "cowrie".into(),
+            status: PotStatus::Running,
+            message: None,
         })
     }
 
@@ -111,6 +128,22 @@ mod tests {
             ),
             (registered, event.clone(), Route::Report),
             (registered, NodeToCore::NodeDrop, Route::Goodbye),
+            (registered, pot_status(7, "cowrie-01"), Route::Report),
+            (
+                registered,
+                pot_status(7, "../etc"),
+                Route::Reject(ErrorCode::InvalidMessageFormat),
+            ),
+            (
+                registered,
+                pot_status(7, &"p".repeat(65)),
+                Route::Reject(ErrorCode::InvalidMessageFormat),
+            ),
+            (
+                registered,
+                pot_status(8, "cowrie-01"),
+                Route::Reject(ErrorCode::NodeIdMismatch),
+            ),
             (Phase::Closing, status(7), Route::Ignore),
             (Phase::Closing, registration(7), Route::Ignore),
         ];
