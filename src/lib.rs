@@ -1,6 +1,8 @@
 //! HoneyBee Core: configuration, listeners, and the server that runs the actors.
 
+pub mod api;
 pub mod config;
+pub mod export;
 pub mod logging;
 pub mod net;
 pub mod runtime;

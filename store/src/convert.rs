@@ -48,7 +48,14 @@ mod tests {
 
     #[test]
     fn ids_round_trip_through_i64() {
-        for id in [0, 1, i64::MAX as u64, 1 << 63, 11_364_728_073_201_639_405, u64::MAX] {
+        for id in [
+            0,
+            1,
+            i64::MAX as u64,
+            1 << 63,
+            11_364_728_073_201_639_405,
+            u64::MAX,
+        ] {
             assert_eq!(id_from_sql(id_to_sql(id)), id);
         }
         assert!(id_to_sql(u64::MAX) < 0);

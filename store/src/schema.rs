@@ -183,7 +183,9 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-            Some(format!("cannot switch to WAL mode (journal mode is {mode})")),
+            Some(format!(
+                "cannot switch to WAL mode (journal mode is {mode})"
+            )),
         ));
     }
     conn.execute_batch(
@@ -221,7 +223,10 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         tx.pragma_update(None, "user_version", version)
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
-        log::info!("Store {} migrated to schema version {version}.", path.display());
+        log::info!(
+            "Store {} migrated to schema version {version}.",
+            path.display()
+        );
     }
     Ok(())
 }
@@ -257,5 +262,16 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
             ),
         });
     }
+    Ok(conn)
+}
+
+/// A plain connection on an existing store (for `VACUUM INTO`, which `query_only` refuses).
+pub(crate) fn open_plain(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::open(path, &e))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(|e| StoreError::open(path, &e))?;
     Ok(conn)
 }

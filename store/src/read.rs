@@ -1,0 +1,170 @@
+//! `Store`: the read side. Cheap to clone and share between threads; every call takes a read
+//! connection from a small pool (WAL lets readers run while the writer commits) and reads one
+//! consistent snapshot. Calls are synchronous: run them off async threads (a blocking pool or a
+//! `SyncArbiter`).
+
+mod events;
+mod fleet;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use honeybee_protocol::NodeId;
+use rusqlite::Connection;
+
+use crate::convert::{id_from_sql, id_to_sql};
+use crate::error::StoreError;
+use crate::fleet::{Fleet, TransitionRow};
+use crate::query::{EventPage, EventQuery, Stats, StatsQuery};
+use crate::schema;
+use crate::time_index;
+use crate::writer::lock;
+
+/// Idle read connections kept open.
+const POOL_SIZE: usize = 4;
+
+/// The read side of a store. See the module docs.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    pool: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens the existing store in `dir` for reading (e.g. for `honeybee-core backup` while a
+    /// Core runs). [`crate::StoreWriter::spawn`] returns one too.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let path = schema::db_path(dir);
+        if !path.is_file() {
+            return Err(StoreError::Open {
+                path,
+                reason: "no store database here".into(),
+            });
+        }
+        let conn = schema::open_reader(&path)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path,
+                pool: Mutex::new(vec![conn]),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on a pooled connection inside one read transaction (one snapshot).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = lock(&self.inner.pool).pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => schema::open_reader(&self.inner.path)?,
+        };
+        let result = match conn.unchecked_transaction() {
+            Ok(tx) => {
+                let result = f(&tx);
+                drop(tx);
+                result
+            }
+            Err(e) => Err(e.into()),
+        };
+        let mut pool = lock(&self.inner.pool);
+        if pool.len() < POOL_SIZE {
+            pool.push(conn);
+        }
+        result
+    }
+
+    /// One page of events matching `query`, oldest first. See `read/events.rs` for what each
+    /// filter costs.
+    pub fn events(&self, query: &EventQuery) -> Result<EventPage, StoreError> {
+        self.read(|conn| events::query(conn, query))
+    }
+
+    /// Statistics over whole hours, from the aggregate tables (never a scan of `events`).
+    pub fn stats(&self, query: &StatsQuery) -> Result<Stats, StoreError> {
+        self.read(|conn| stats::query(conn, query))
+    }
+
+    /// Every stored node with its ids, pots, and recent histories.
+    pub fn load_fleet(&self) -> Result<Fleet, StoreError> {
+        self.read(fleet::load)
+    }
+
+    /// Every stored transition of one pot, oldest first.
+    pub fn pot_history(
+        &self,
+        node_id: NodeId,
+        pot_id: &str,
+    ) -> Result<Vec<TransitionRow>, StoreError> {
+        self.read(|conn| fleet::pot_history(conn, node_id, pot_id, None))
+    }
+
+    /// Every id of the node that `any_id` belongs to (its primary id and linked ids,
+    /// ascending); empty when no node has that id.
+    pub fn node_ids_of(&self, any_id: NodeId) -> Result<Vec<NodeId>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT alias_id FROM node_ids WHERE node_id =
+                     (SELECT node_id FROM node_ids WHERE alias_id = ?1)",
+            )?;
+            let rows = stmt.query_map([id_to_sql(any_id)], |r| r.get::<_, i64>(0))?;
+            let mut ids = rows
+                .map(|r| r.map(id_from_sql))
+                .collect::<Result<Vec<_>, _>>()?;
+            ids.sort_unstable();
+            Ok(ids)
+        })
+    }
+
+    /// Events stored now. O(1): ids are contiguous (retention deletes only a prefix).
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            Ok(time_index::id_span(conn)?.map_or(0, |(first, last)| (last - first + 1) as u64))
+        })
+    }
+
+    /// The id of the newest stored event.
+    pub fn last_event_id(&self) -> Result<Option<u64>, StoreError> {
+        self.read(|conn| Ok(time_index::id_span(conn)?.map(|(_, last)| last as u64)))
+    }
+
+    /// Writes a consistent copy of the store to the file `to` while writes go on (`VACUUM
+    /// INTO` reads one snapshot; the writer is not blocked). The copy is written beside `to`
+    /// and renamed over it when complete. Restoring = putting the copy in an empty store
+    /// directory as `honeybee.db`.
+    pub fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        let fail = |reason: String| StoreError::Backup {
+            path: to.to_path_buf(),
+            reason,
+        };
+        let mut partial = to.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        match std::fs::remove_file(&partial) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(fail(e.to_string())),
+        }
+        let target = partial
+            .to_str()
+            .ok_or_else(|| fail("the path is not UTF-8".into()))?;
+        let conn = schema::open_plain(&self.inner.path)?;
+        if let Err(e) = conn.execute("VACUUM INTO ?1", [target]) {
+            let _ = std::fs::remove_file(&partial);
+            return Err(fail(e.to_string()));
+        }
+        std::fs::rename(&partial, to).map_err(|e| fail(e.to_string()))
+    }
+}

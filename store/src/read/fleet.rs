@@ -1,0 +1,176 @@
+//! Loading the fleet: nodes, their ids, pots with their recent transitions, and node
+//! histories. Node histories are trimmed to [`HISTORY_LOADED`] rows per node as they are
+//! written, so they are read whole; pot transitions are read per pot through
+//! `pot_transitions_pot (node_id, pot_id, seq)`, newest [`HISTORY_LOADED`] first.
+
+use std::collections::BTreeMap;
+
+use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus};
+use rusqlite::{Connection, params};
+
+use crate::convert::{id_from_sql, id_to_sql, time_from_micros};
+use crate::error::StoreError;
+use crate::fleet::{
+    Fleet, FleetNode, FleetPot, HISTORY_LOADED, NodeEventRow, NodeRow, NodeStatusRow, PotRow,
+    TransitionRow,
+};
+
+fn bad(what: &str, value: &str) -> StoreError {
+    StoreError::BadValue(format!("{what} {value:?}"))
+}
+
+fn node_status(s: &str) -> Result<NodeStatus, StoreError> {
+    NodeStatus::from_wire(s).ok_or_else(|| bad("node status", s))
+}
+
+fn pot_status(s: &str) -> Result<PotStatus, StoreError> {
+    PotStatus::from_wire(s).ok_or_else(|| bad("pot status", s))
+}
+
+pub(crate) fn load(conn: &Connection) -> Result<Fleet, StoreError> {
+    let mut nodes: BTreeMap<i64, FleetNode> = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT node_id, node_name, node_type, address, port, status, protocol_version,
+             remote_addr, last_seen, registered_at FROM nodes ORDER BY node_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let key: i64 = r.get(0)?;
+        let node_type: String = r.get(2)?;
+        let status: String = r.get(5)?;
+        let node = NodeRow {
+            node_id: id_from_sql(key),
+            node_name: r.get(1)?,
+            node_type: NodeType::from_wire(&node_type)
+                .ok_or_else(|| bad("node type", &node_type))?,
+            address: r.get(3)?,
+            port: r.get(4)?,
+            status: node_status(&status)?,
+            protocol_version: r.get::<_, i64>(6)? as u64,
+            remote_addr: r.get(7)?,
+            last_seen: time_from_micros(r.get(8)?),
+            registered_at: time_from_micros(r.get(9)?),
+        };
+        let entry = FleetNode {
+            node,
+            ids: Vec::new(),
+            pots: Vec::new(),
+            status_history: Vec::new(),
+            node_events: Vec::new(),
+        };
+        nodes.insert(key, entry);
+    }
+
+    let mut stmt = conn.prepare("SELECT alias_id, node_id FROM node_ids")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(n) = nodes.get_mut(&r.get::<_, i64>(1)?) {
+            n.ids.push(id_from_sql(r.get(0)?));
+        }
+    }
+
+    let mut stmt = conn.prepare(
+        "SELECT node_id, pot_id, pot_type, status, message, updated_at, restarts, gave_up
+         FROM pots ORDER BY node_id, pot_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let Some(n) = nodes.get_mut(&r.get::<_, i64>(0)?) else {
+            continue;
+        };
+        let status: String = r.get(3)?;
+        let pot = PotRow {
+            node_id: n.node.node_id,
+            pot_id: r.get(1)?,
+            pot_type: r.get(2)?,
+            status: pot_status(&status)?,
+            message: r.get(4)?,
+            updated_at: time_from_micros(r.get(5)?),
+            restarts: r.get(6)?,
+            gave_up: r.get(7)?,
+        };
+        n.pots.push(FleetPot {
+            pot,
+            transitions: Vec::new(),
+        });
+    }
+
+    let mut stmt = conn.prepare(
+        "SELECT node_id, at, from_status, to_status FROM node_status_history
+         ORDER BY node_id, seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(n) = nodes.get_mut(&r.get::<_, i64>(0)?) {
+            let from: Option<String> = r.get(2)?;
+            let to: String = r.get(3)?;
+            n.status_history.push(NodeStatusRow {
+                at: time_from_micros(r.get(1)?),
+                from: from.as_deref().map(node_status).transpose()?,
+                to: node_status(&to)?,
+            });
+        }
+    }
+
+    let mut stmt =
+        conn.prepare("SELECT node_id, at, kind, message FROM node_events ORDER BY node_id, seq")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        if let Some(n) = nodes.get_mut(&r.get::<_, i64>(0)?) {
+            let kind: String = r.get(2)?;
+            n.node_events.push(NodeEventRow {
+                at: time_from_micros(r.get(1)?),
+                kind: NodeEventKind::from_wire(&kind).ok_or_else(|| bad("node event", &kind))?,
+                message: r.get(3)?,
+            });
+        }
+    }
+
+    for n in nodes.values_mut() {
+        n.ids.sort_unstable();
+        keep_newest(&mut n.status_history);
+        keep_newest(&mut n.node_events);
+        for p in &mut n.pots {
+            p.transitions = pot_history(conn, p.pot.node_id, &p.pot.pot_id, Some(HISTORY_LOADED))?;
+        }
+    }
+    Ok(Fleet {
+        nodes: nodes.into_values().collect(),
+    })
+}
+
+fn keep_newest<T>(v: &mut Vec<T>) {
+    let excess = v.len().saturating_sub(HISTORY_LOADED);
+    v.drain(..excess);
+}
+
+/// A pot's transitions, oldest first; only the newest `newest` when given.
+pub(crate) fn pot_history(
+    conn: &Connection,
+    node_id: NodeId,
+    pot_id: &str,
+    newest: Option<usize>,
+) -> Result<Vec<TransitionRow>, StoreError> {
+    let limit = newest.map_or(-1, |n| n as i64);
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, from_status, to_status, message, expected FROM pot_transitions
+         WHERE node_id = ?1 AND pot_id = ?2 ORDER BY seq DESC LIMIT ?3",
+    )?;
+    let mut rows = stmt.query(params![id_to_sql(node_id), pot_id, limit])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let from: Option<String> = r.get(1)?;
+        let to: String = r.get(2)?;
+        out.push(TransitionRow {
+            node_id,
+            pot_id: pot_id.to_owned(),
+            at: time_from_micros(r.get(0)?),
+            from: from.as_deref().map(pot_status).transpose()?,
+            to: pot_status(&to)?,
+            message: r.get(3)?,
+            expected: r.get(4)?,
+        });
+    }
+    out.reverse();
+    Ok(out)
+}

@@ -1,0 +1,294 @@
+//! `StoreWriter`: the one write connection, on its own OS thread, fed by a queue that never
+//! blocks the caller. It batches events and fleet changes into transactions, publishes what it
+//! committed to subscribers, and prunes old data between batches.
+//!
+//! ```text
+//!  pipeline / registry                    writer thread ("honeybee-store")
+//!  WriterHandle::append ──┐  mpsc (unbounded,  ┌──────────────────────────────────────────┐
+//!  WriterHandle::upsert_* ┼─ never blocks) ──► │ queue ─► batch (≤ max_batch events, or   │
+//!  WriterHandle::flush ───┘                    │   the oldest waited commit_interval)     │
+//!        backlog: AtomicU64 ◄── −n per commit ─│ ─► one transaction: events + aggregates  │
+//!                                              │    + fleet rows, in arrival order        │
+//!  subscribe() ◄─ sync_channel, try_send ──────│ ─► publish Arc<Committed>                │
+//!                                              │ ─► retention chunk (≤ 5,000 rows / tx)   │
+//!                                              └──────────────────────────────────────────┘
+//! ```
+
+mod aggregate;
+mod commit;
+mod fleet_ops;
+mod metrics;
+mod queue;
+mod retention;
+mod run;
+mod subscribers;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus};
+
+use self::metrics::Shared;
+pub use self::metrics::{COMMIT_SECONDS_BUCKETS, WriterMetrics};
+use self::subscribers::Subscribers;
+use crate::error::StoreError;
+use crate::event::{Committed, NewEvent};
+use crate::fleet::{FleetOp, NodeEventRow, NodeRow, NodeStatusRow, PotRow, TransitionRow};
+use crate::read::Store;
+use crate::schema;
+
+/// How the writer batches and what it keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// The longest an appended event waits before its transaction commits (while the store
+    /// keeps up). `storage.commit_interval_ms`.
+    pub commit_interval: Duration,
+    /// Most events in one transaction.
+    pub max_batch: usize,
+    /// Events whose `received_at` is older than this many days are pruned, and so are the
+    /// statistics of hours that ended before then. 0 = keep forever.
+    pub retention_days: u32,
+    /// Keep at most this many events (the newest). 0 = no cap. Statistics are not pruned by
+    /// count.
+    pub max_events: u64,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            commit_interval: Duration::from_millis(100),
+            max_batch: 20_000,
+            retention_days: 0,
+            max_events: 0,
+        }
+    }
+}
+
+/// Batches (of commits) a subscriber may fall behind by before it is dropped.
+pub const SUBSCRIBER_CAPACITY: usize = 1024;
+
+/// What travels to the writer thread.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    Events(Vec<NewEvent>),
+    Fleet(FleetOp),
+    Flush(SyncSender<Result<(), StoreError>>),
+    Shutdown,
+}
+
+/// A cloneable, thread-safe way to feed the writer (for the pipeline, the registry, sinks).
+/// Every method returns at once except [`WriterHandle::flush`].
+#[derive(Debug, Clone)]
+pub struct WriterHandle {
+    tx: Sender<Msg>,
+    backlog: Arc<AtomicU64>,
+    subscribers: Arc<Subscribers>,
+    shared: Arc<Shared>,
+}
+
+/// The writer: owns the writer thread. Dropping it (or [`StoreWriter::shutdown`]) commits
+/// everything queued and joins the thread. Dereferences to its [`WriterHandle`].
+#[derive(Debug)]
+pub struct StoreWriter {
+    handle: WriterHandle,
+    thread: Option<JoinHandle<Result<(), StoreError>>>,
+}
+
+impl StoreWriter {
+    /// Opens (creating and migrating if needed) the store in `dir`, starts the writer thread,
+    /// and returns it with the read side. Fails with a [`StoreError`] naming the path when the
+    /// directory is not writable or the file is not a usable SQLite database.
+    pub fn spawn(dir: &Path, options: WriterOptions) -> Result<(StoreWriter, Store), StoreError> {
+        let conn = schema::open_writer(dir)?;
+        let store = Store::open(dir)?;
+        let (tx, rx) = mpsc::channel();
+        let handle = WriterHandle {
+            tx,
+            backlog: Arc::new(AtomicU64::new(0)),
+            subscribers: Arc::new(Subscribers::default()),
+            shared: Arc::new(Shared::default()),
+        };
+        let state = run::Writer::new(
+            conn,
+            rx,
+            options,
+            Arc::clone(&handle.backlog),
+            Arc::clone(&handle.subscribers),
+            Arc::clone(&handle.shared),
+        )?;
+        let thread = std::thread::Builder::new()
+            .name("honeybee-store".into())
+            .spawn(move || state.run())
+            .map_err(|source| StoreError::Directory {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        Ok((
+            StoreWriter {
+                handle,
+                thread: Some(thread),
+            },
+            store,
+        ))
+    }
+
+    /// A handle to feed this writer from elsewhere.
+    pub fn handle(&self) -> WriterHandle {
+        self.handle.clone()
+    }
+
+    /// Commits everything queued, stops the thread and joins it. Returns the last commit's
+    /// error if queued data could not be stored.
+    pub fn shutdown(mut self) -> Result<(), StoreError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), StoreError> {
+        let Some(thread) = self.thread.take() else {
+            return Ok(());
+        };
+        let _ = self.handle.tx.send(Msg::Shutdown);
+        match thread.join() {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::WriterStopped),
+        }
+    }
+}
+
+impl std::ops::Deref for StoreWriter {
+    type Target = WriterHandle;
+
+    fn deref(&self) -> &WriterHandle {
+        &self.handle
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        if let Err(e) = self.stop() {
+            log::error!("Store writer stopped with an error: {e}.");
+        }
+    }
+}
+
+impl WriterHandle {
+    /// Queues events for storing, in order. Never blocks. The writer gives each its `id` and
+    /// may raise its `received_at` to its predecessor's, so that `received_at` never
+    /// decreases in id order (the invariant time-range queries rely on). Fails only when the
+    /// writer has stopped (nothing was queued then).
+    pub fn append(&self, events: Vec<NewEvent>) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let n = events.len() as u64;
+        self.backlog.fetch_add(n, Ordering::Relaxed);
+        if self.tx.send(Msg::Events(events)).is_err() {
+            self.backlog.fetch_sub(n, Ordering::Relaxed);
+            return Err(StoreError::WriterStopped);
+        }
+        Ok(())
+    }
+
+    /// Events appended but not yet committed. The bounded path into the store compares this
+    /// with its limit: the queue itself is unbounded, so backpressure is the caller's to apply
+    /// (stop reading sockets while it is too high).
+    pub fn backlog(&self) -> u64 {
+        self.backlog.load(Ordering::Relaxed)
+    }
+
+    /// Blocks until everything queued before this call is committed (or a commit failed: the
+    /// error is returned and the data stays queued for a retry).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.tx
+            .send(Msg::Flush(reply))
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Every commit from now on, in id order, as one `Arc<Committed>` per transaction that
+    /// stored events. A subscriber that falls [`SUBSCRIBER_CAPACITY`] commits behind is
+    /// dropped (the writer never waits for it): its receiver then reports disconnection after
+    /// the buffered commits, and it should catch up from the store (`Store::events` after the
+    /// last id it handled) and subscribe again, skipping ids it has already seen.
+    pub fn subscribe(&self) -> Receiver<Arc<Committed>> {
+        self.subscribe_with_capacity(SUBSCRIBER_CAPACITY)
+    }
+
+    /// [`WriterHandle::subscribe`] with a chosen buffer (in commits, at least 1).
+    pub fn subscribe_with_capacity(&self, capacity: usize) -> Receiver<Arc<Committed>> {
+        self.subscribers.add(capacity.max(1))
+    }
+
+    /// Counters for metrics and `/ready`.
+    pub fn metrics(&self) -> WriterMetrics {
+        self.shared.snapshot(self.backlog())
+    }
+
+    /// Why the last commit failed, while the failure lasts (`None` once a commit succeeds).
+    pub fn last_error(&self) -> Option<String> {
+        self.shared.last_error()
+    }
+
+    fn fleet(&self, op: FleetOp) -> Result<(), StoreError> {
+        self.tx
+            .send(Msg::Fleet(op))
+            .map_err(|_| StoreError::WriterStopped)
+    }
+
+    /// Inserts or replaces a node's record (keyed by its primary id, which is also linked to
+    /// itself as one of its ids).
+    pub fn upsert_node(&self, node: NodeRow) -> Result<(), StoreError> {
+        self.fleet(FleetOp::UpsertNode(node))
+    }
+
+    /// Records that `alias_id` is another id of the node whose primary id is `node_id`
+    /// (re-pointing it if it belonged to another node).
+    pub fn link_node_id(&self, node_id: NodeId, alias_id: NodeId) -> Result<(), StoreError> {
+        self.fleet(FleetOp::LinkNodeId { node_id, alias_id })
+    }
+
+    /// Inserts or replaces a pot's last known state.
+    pub fn upsert_pot(&self, pot: PotRow) -> Result<(), StoreError> {
+        self.fleet(FleetOp::UpsertPot(pot))
+    }
+
+    /// Appends a pot transition to its history.
+    pub fn append_pot_transition(&self, transition: TransitionRow) -> Result<(), StoreError> {
+        self.fleet(FleetOp::PotTransition(transition))
+    }
+
+    /// Appends a node status change (the newest [`crate::HISTORY_LOADED`] per node are kept).
+    pub fn append_node_status(
+        &self,
+        node_id: NodeId,
+        at: SystemTime,
+        from: Option<NodeStatus>,
+        to: NodeStatus,
+    ) -> Result<(), StoreError> {
+        let row = NodeStatusRow { at, from, to };
+        self.fleet(FleetOp::NodeStatus { node_id, row })
+    }
+
+    /// Appends a `NodeEvent` (the newest [`crate::HISTORY_LOADED`] per node are kept).
+    pub fn append_node_event(
+        &self,
+        node_id: NodeId,
+        at: SystemTime,
+        kind: NodeEventKind,
+        message: Option<String>,
+    ) -> Result<(), StoreError> {
+        let row = NodeEventRow { at, kind, message };
+        self.fleet(FleetOp::NodeEvent { node_id, row })
+    }
+}
+
+/// Keeps a `Mutex` usable after a panic elsewhere (the data it guards stays consistent: every
+/// critical section is a single push, retain or replace).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

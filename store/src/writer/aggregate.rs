@@ -1,0 +1,80 @@
+//! Per-batch statistics: counted in memory while the batch is inserted, then written as one
+//! upsert per distinct key (in key order, so the B-tree is walked forwards) in the batch's
+//! transaction. Statistics are therefore exactly as durable as the events they count.
+
+use std::collections::HashMap;
+
+use honeybee_protocol::NodeId;
+use rusqlite::{Connection, params};
+
+use crate::convert::id_to_sql;
+use crate::dim;
+use crate::event::NewEvent;
+
+const UPSERT_FLEET: &str =
+    "INSERT INTO stats_hourly (dim, hour, value, count) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (dim, hour, value) DO UPDATE SET count = count + excluded.count";
+const UPSERT_NODE: &str =
+    "INSERT INTO stats_node_hourly (hour, node_id, dim, value, count) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (hour, node_id, dim, value) DO UPDATE SET count = count + excluded.count";
+
+/// Counts of one batch, borrowing the batch's strings.
+#[derive(Debug, Default)]
+pub(crate) struct Aggregates<'a> {
+    /// (dim, hour, value) → count, fleet-wide, for the value dimensions and `TOTAL`.
+    fleet: HashMap<(i64, i64, &'a str), i64>,
+    /// (hour, node) → count: the fleet table's `NODE` dimension.
+    nodes: HashMap<(i64, NodeId), i64>,
+    /// (hour, node, dim, value) → count.
+    per_node: HashMap<(i64, i64, i64, &'a str), i64>,
+}
+
+impl<'a> Aggregates<'a> {
+    /// Counts one event stored in the hour starting at `hour` (unix seconds).
+    pub(crate) fn add(&mut self, hour: i64, event: &'a NewEvent) {
+        *self.fleet.entry((dim::TOTAL, hour, "")).or_default() += 1;
+        *self.nodes.entry((hour, event.node_id)).or_default() += 1;
+        let node = id_to_sql(event.node_id);
+        let values = [
+            (dim::EVENT_TYPE, Some(event.event_type.as_str())),
+            (dim::POT_TYPE, event.pot_type.as_deref()),
+            (dim::SRC_IP, event.src_ip.as_deref()),
+            (dim::USERNAME, event.username.as_deref()),
+            (dim::PASSWORD, event.password.as_deref()),
+            (dim::COMMAND, event.command.as_deref()),
+        ];
+        for (dim, value) in values {
+            if let Some(value) = value {
+                *self.fleet.entry((dim, hour, value)).or_default() += 1;
+                *self.per_node.entry((hour, node, dim, value)).or_default() += 1;
+            }
+        }
+    }
+
+    /// Adds the counts to the tables (inside the caller's transaction).
+    pub(crate) fn write(self, conn: &Connection) -> rusqlite::Result<()> {
+        let mut fleet: Vec<_> = self.fleet.into_iter().collect();
+        let mut nodes: Vec<_> = self
+            .nodes
+            .into_iter()
+            .map(|((hour, node), count)| ((hour, node.to_string()), count))
+            .collect();
+        let mut per_node: Vec<_> = self.per_node.into_iter().collect();
+        fleet.sort_unstable();
+        nodes.sort_unstable();
+        per_node.sort_unstable();
+
+        let mut upsert = conn.prepare_cached(UPSERT_FLEET)?;
+        for ((dim, hour, value), count) in fleet {
+            upsert.execute(params![dim, hour, value, count])?;
+        }
+        for ((hour, node), count) in nodes {
+            upsert.execute(params![dim::NODE, hour, node, count])?;
+        }
+        let mut upsert = conn.prepare_cached(UPSERT_NODE)?;
+        for ((hour, node, dim, value), count) in per_node {
+            upsert.execute(params![hour, node, dim, value, count])?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! Applying a queued fleet change (nodes, ids, pots, histories) inside a batch transaction.
+
+use rusqlite::{Connection, params};
+
+use crate::convert::{id_to_sql, time_to_micros};
+use crate::fleet::{FleetOp, HISTORY_LOADED};
+
+pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
+    match op {
+        FleetOp::UpsertNode(n) => {
+            conn.prepare_cached(
+                "INSERT INTO nodes (node_id, node_name, node_type, address, port, status,
+                     protocol_version, remote_addr, last_seen, registered_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (node_id) DO UPDATE SET node_name = excluded.node_name,
+                     node_type = excluded.node_type, address = excluded.address,
+                     port = excluded.port, status = excluded.status,
+                     protocol_version = excluded.protocol_version,
+                     remote_addr = excluded.remote_addr, last_seen = excluded.last_seen,
+                     registered_at = excluded.registered_at",
+            )?
+            .execute(params![
+                id_to_sql(n.node_id),
+                n.node_name,
+                n.node_type.as_str(),
+                n.address,
+                n.port,
+                n.status.as_str(),
+                i64::try_from(n.protocol_version).unwrap_or(i64::MAX),
+                n.remote_addr,
+                time_to_micros(n.last_seen),
+                time_to_micros(n.registered_at),
+            ])?;
+            link(conn, n.node_id, n.node_id)
+        }
+        FleetOp::LinkNodeId { node_id, alias_id } => link(conn, *node_id, *alias_id),
+        FleetOp::UpsertPot(p) => {
+            conn.prepare_cached(
+                "INSERT INTO pots (node_id, pot_id, pot_type, status, message, updated_at,
+                     restarts, gave_up)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (node_id, pot_id) DO UPDATE SET pot_type = excluded.pot_type,
+                     status = excluded.status, message = excluded.message,
+                     updated_at = excluded.updated_at, restarts = excluded.restarts,
+                     gave_up = excluded.gave_up",
+            )?
+            .execute(params![
+                id_to_sql(p.node_id),
+                p.pot_id,
+                p.pot_type,
+                p.status.as_str(),
+                p.message,
+                time_to_micros(p.updated_at),
+                p.restarts,
+                p.gave_up,
+            ])?;
+            Ok(())
+        }
+        FleetOp::PotTransition(t) => {
+            conn.prepare_cached(
+                "INSERT INTO pot_transitions (node_id, pot_id, at, from_status, to_status,
+                     message, expected)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                id_to_sql(t.node_id),
+                t.pot_id,
+                time_to_micros(t.at),
+                t.from.map(|s| s.as_str()),
+                t.to.as_str(),
+                t.message,
+                t.expected,
+            ])?;
+            Ok(())
+        }
+        FleetOp::NodeStatus { node_id, row } => {
+            conn.prepare_cached(
+                "INSERT INTO node_status_history (node_id, at, from_status, to_status)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                id_to_sql(*node_id),
+                time_to_micros(row.at),
+                row.from.map(|s| s.as_str()),
+                row.to.as_str(),
+            ])?;
+            trim(conn, "node_status_history", *node_id)
+        }
+        FleetOp::NodeEvent { node_id, row } => {
+            conn.prepare_cached(
+                "INSERT INTO node_events (node_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                id_to_sql(*node_id),
+                time_to_micros(row.at),
+                row.kind.as_str(),
+                row.message,
+            ])?;
+            trim(conn, "node_events", *node_id)
+        }
+    }
+}
+
+fn link(conn: &Connection, node_id: u64, alias_id: u64) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO node_ids (alias_id, node_id) VALUES (?1, ?2)
+         ON CONFLICT (alias_id) DO UPDATE SET node_id = excluded.node_id",
+    )?
+    .execute(params![id_to_sql(alias_id), id_to_sql(node_id)])?;
+    Ok(())
+}
+
+/// Keeps the newest [`HISTORY_LOADED`] rows of a node in a history table.
+fn trim(conn: &Connection, table: &str, node_id: u64) -> rusqlite::Result<()> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE node_id = ?1 AND seq <= (SELECT seq FROM {table}
+             WHERE node_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET {HISTORY_LOADED})"
+    );
+    conn.prepare_cached(&sql)?.execute([id_to_sql(node_id)])?;
+    Ok(())
+}

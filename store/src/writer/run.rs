@@ -1,0 +1,255 @@
+//! The writer thread's loop: receive, batch, commit when a batch is full or its oldest op has
+//! waited `commit_interval`, publish, prune. A failed commit keeps its batch queued and is
+//! retried with backoff (the backlog grows, which is what upstream backpressure watches).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+use super::commit::{self, Position};
+use super::metrics::Shared;
+use super::queue::{Batch, Op, Queue};
+use super::retention::{CHUNK, Retention};
+use super::subscribers::Subscribers;
+use super::{Msg, WriterOptions};
+use crate::convert::time_from_micros;
+use crate::error::StoreError;
+use crate::event::{Committed, StoredEvent};
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Commit attempts at shutdown before queued data is given up.
+const SHUTDOWN_ATTEMPTS: u32 = 10;
+/// At most one log line per this long about the same kind of failure.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+pub(crate) struct Writer {
+    conn: Connection,
+    rx: Receiver<Msg>,
+    options: WriterOptions,
+    backlog: Arc<AtomicU64>,
+    subscribers: Arc<Subscribers>,
+    shared: Arc<Shared>,
+    queue: Queue,
+    pos: Position,
+    retention: Retention,
+    /// Events committed since pruning last caught up: pruning may delete as many while busy.
+    prune_credit: i64,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    last_log: Option<Instant>,
+}
+
+impl Writer {
+    pub(crate) fn new(
+        conn: Connection,
+        rx: Receiver<Msg>,
+        options: WriterOptions,
+        backlog: Arc<AtomicU64>,
+        subscribers: Arc<Subscribers>,
+        shared: Arc<Shared>,
+    ) -> Result<Self, StoreError> {
+        let pos = commit::load_position(&conn)?;
+        let retention = Retention::new(options.retention_days, options.max_events);
+        Ok(Writer {
+            conn,
+            rx,
+            options: WriterOptions {
+                max_batch: options.max_batch.max(1),
+                ..options
+            },
+            backlog,
+            subscribers,
+            shared,
+            queue: Queue::default(),
+            pos,
+            retention,
+            prune_credit: 0,
+            retry_at: None,
+            backoff: FIRST_BACKOFF,
+            last_log: None,
+        })
+    }
+
+    pub(crate) fn run(mut self) -> Result<(), StoreError> {
+        loop {
+            let msg = match self.wait_time() {
+                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(wait) => self.rx.recv_timeout(wait),
+            };
+            match msg {
+                Ok(Msg::Events(events)) => self.queue.push(Op::Events(events), Instant::now()),
+                Ok(Msg::Fleet(change)) => self.queue.push(Op::Fleet(change), Instant::now()),
+                Ok(Msg::Flush(reply)) => {
+                    let _ = reply.send(self.commit_all());
+                }
+                Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => return self.finish(),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.commit_due();
+            self.maintain();
+        }
+    }
+
+    /// How long the loop may sleep: until the oldest queued op is due, a retry, pruning or a
+    /// retention refresh; `None` = until the next message.
+    fn wait_time(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut wake = self.queue.oldest().map(|oldest| {
+            let due = oldest + self.options.commit_interval;
+            self.retry_at.map_or(due, |retry| retry.max(due))
+        });
+        if self.retention.has_work() && (self.queue.is_empty() || self.prune_credit > 0) {
+            wake = Some(now);
+        }
+        if let Some(refresh) = self.retention.next_refresh() {
+            wake = Some(wake.map_or(refresh, |w| w.min(refresh)));
+        }
+        wake.map(|w| w.saturating_duration_since(now))
+    }
+
+    fn commit_due(&mut self) {
+        while !self.queue.is_empty() {
+            let now = Instant::now();
+            if self.retry_at.is_some_and(|retry| now < retry) {
+                return;
+            }
+            let full = self.queue.events() >= self.options.max_batch;
+            let due = self
+                .queue
+                .oldest()
+                .is_some_and(|oldest| now >= oldest + self.options.commit_interval);
+            if !(full || due) || self.commit_one().is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Commits everything queued (a flush), retrying nothing: the first failure is returned.
+    fn commit_all(&mut self) -> Result<(), StoreError> {
+        while !self.queue.is_empty() {
+            self.commit_one()?;
+        }
+        Ok(())
+    }
+
+    fn commit_one(&mut self) -> Result<(), StoreError> {
+        let batch = self.queue.take_batch(self.options.max_batch);
+        let started = Instant::now();
+        match commit::write_batch(&self.conn, self.pos, &batch) {
+            Ok((pos, received)) => {
+                let first_id = self.pos.next_id;
+                self.pos = pos;
+                let n = batch.events as u64;
+                self.backlog.fetch_sub(n, Ordering::Relaxed);
+                self.shared.committed(n, started.elapsed());
+                self.retry_at = None;
+                self.backoff = FIRST_BACKOFF;
+                if self.retention.has_work() {
+                    self.prune_credit += batch.events as i64;
+                }
+                self.publish(batch, first_id, &received);
+                Ok(())
+            }
+            Err(e) => {
+                self.queue.put_back(batch);
+                let message = e.to_string();
+                self.shared.failed(message.clone());
+                self.retry_at = Some(Instant::now() + self.backoff);
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                if self.should_log() {
+                    log::error!(
+                        "Store commit failed ({message}); {} events queued, retrying.",
+                        self.queue.events()
+                    );
+                }
+                Err(StoreError::Commit(message))
+            }
+        }
+    }
+
+    fn publish(&self, batch: Batch, first_id: i64, received: &[i64]) {
+        if batch.events == 0 || self.subscribers.is_empty() {
+            return;
+        }
+        let events = batch
+            .into_events()
+            .zip(received)
+            .zip(first_id..)
+            .map(|((event, &at), id)| {
+                let mut stored = StoredEvent::from_new(id as u64, event);
+                stored.received_at = time_from_micros(at);
+                stored
+            })
+            .collect();
+        self.subscribers.publish(Committed { events });
+    }
+
+    /// Retention between batches: one chunk per loop turn while idle, and while busy as many
+    /// events as were committed meanwhile (so a count cap holds under sustained load).
+    fn maintain(&mut self) {
+        if !self.retention.enabled() {
+            return;
+        }
+        let result = self
+            .retention
+            .refresh_if_due(&self.conn, self.pos)
+            .and_then(|()| {
+                if self.retention.has_work() && (self.queue.is_empty() || self.prune_credit > 0) {
+                    let n = self.retention.prune_chunk(&self.conn)?;
+                    self.shared.pruned(n);
+                    self.prune_credit -= CHUNK;
+                }
+                Ok(())
+            });
+        if !self.retention.has_work() || self.prune_credit < 0 {
+            self.prune_credit = 0;
+        }
+        if let Err(e) = result
+            && self.should_log()
+        {
+            log::warn!("Store retention failed ({e}); retrying later.");
+        }
+    }
+
+    fn should_log(&mut self) -> bool {
+        let now = Instant::now();
+        if self.last_log.is_some_and(|at| now < at + LOG_EVERY) {
+            return false;
+        }
+        self.last_log = Some(now);
+        true
+    }
+
+    /// Takes what is still in the channel, commits everything (retrying a few times), stops.
+    fn finish(mut self) -> Result<(), StoreError> {
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Msg::Events(events) => self.queue.push(Op::Events(events), Instant::now()),
+                Msg::Fleet(change) => self.queue.push(Op::Fleet(change), Instant::now()),
+                Msg::Flush(reply) => {
+                    let _ = reply.send(self.commit_all());
+                }
+                Msg::Shutdown => {}
+            }
+        }
+        let mut result = self.commit_all();
+        for _ in 1..SHUTDOWN_ATTEMPTS {
+            if result.is_ok() {
+                break;
+            }
+            std::thread::sleep(self.backoff);
+            result = self.commit_all();
+        }
+        if let Err(e) = &result {
+            log::error!(
+                "Store writer stopping with {} events it could not store: {e}.",
+                self.queue.events()
+            );
+        }
+        result
+    }
+}
