@@ -7,3 +7,4 @@ pub mod logging;
 pub mod net;
 pub mod runtime;
 pub mod server;
+pub mod storage;

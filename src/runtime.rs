@@ -9,41 +9,87 @@ use std::time::Duration;
 use actix::prelude::*;
 use actix_rt::{ArbiterHandle, System};
 use honeybee_actors::{ConnectionLimits, Registry};
+use honeybee_store::Store;
 
 use crate::config::Config;
 use crate::server::{Core, StartError};
 
-/// Runs the Core until SIGINT or SIGTERM, then shuts it down cleanly.
+/// Runs the Core until SIGINT or SIGTERM, then shuts it down cleanly. SIGHUP reopens the
+/// export file (log rotation).
 pub fn serve(config: Config) -> Result<(), StartError> {
     System::new().block_on(async move {
         let core = Core::start(&config).await?;
-        wait_for_signal().await;
+        let mut signals = Signals::new();
+        while let Signal::Reload = signals.next().await {
+            log::info!("SIGHUP: reopening the export file.");
+            core.reopen_export();
+        }
         log::info!("Signal received; shutting down.");
         core.shutdown().await;
         Ok(())
     })
 }
 
-async fn wait_for_signal() {
+enum Signal {
+    Stop,
+    Reload,
+}
+
+/// SIGINT/SIGTERM (stop) and SIGHUP (reload).
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind, name| match signal(kind) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    log::warn!("Cannot listen for {name}: {e}.");
+                    None
                 }
-            }
-            Err(e) => {
-                log::warn!("Cannot listen for SIGTERM ({e}); stopping on SIGINT only.");
-                let _ = tokio::signal::ctrl_c().await;
+            };
+            Signals {
+                term: listen(SignalKind::terminate(), "SIGTERM"),
+                hup: listen(SignalKind::hangup(), "SIGHUP"),
             }
         }
+        #[cfg(not(unix))]
+        Signals {}
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match &mut self.term {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let hup = async {
+                match &mut self.hup {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => Signal::Stop,
+                _ = term => Signal::Stop,
+                _ = hup => Signal::Reload,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Stop
+        }
     }
 }
 
@@ -51,6 +97,8 @@ async fn wait_for_signal() {
 #[derive(Debug)]
 pub struct CoreThread {
     pub node_addr: SocketAddr,
+    /// The store's read side (for checking what was stored).
+    pub store: Store,
     registry: Addr<Registry>,
     limits: ConnectionLimits,
     system: ArbiterHandle,
@@ -76,6 +124,7 @@ impl CoreThread {
                     };
                     let handle = (
                         core.node_addr,
+                        core.store(),
                         core.registry.clone(),
                         core.limits(),
                         Arbiter::current(),
@@ -87,7 +136,7 @@ impl CoreThread {
                 });
             })
             .map_err(StartError::Thread)?;
-        let (node_addr, registry, limits, system) = match ready_rx.recv() {
+        let (node_addr, store, registry, limits, system) = match ready_rx.recv() {
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
                 let _ = thread.join();
@@ -102,6 +151,7 @@ impl CoreThread {
         };
         Ok(CoreThread {
             node_addr,
+            store,
             registry,
             limits,
             system,

@@ -9,18 +9,21 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use actix_rt::{Arbiter, ArbiterHandle};
 use honeybee_actors::log_limit::LogLimiter;
+use honeybee_actors::pipeline::Ingest;
 use honeybee_actors::registry::BeginShutdown;
-use honeybee_actors::session::{NodeReader, NodeWriter};
+use honeybee_actors::session::{NodeReader, NodeWriter, SessionDeps};
 use honeybee_actors::{
     AcceptAll, ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings,
     SessionSettings, limited_log,
 };
+use honeybee_store::Store;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
 use crate::net::{self, FdLimit, TlsError};
+use crate::storage::{Storage, StorageError};
 
 /// File descriptors kept free for the store, logs and the API when deriving
 /// `limits.max_connections` from the open-file limit.
@@ -42,6 +45,8 @@ pub enum StartError {
     TlsFilesMissing,
     #[error("cannot start the Core's thread: {0}")]
     Thread(std::io::Error),
+    #[error("store: {0}")]
+    Storage(#[from] StorageError),
 }
 
 /// A running Core (inside an actix `System`).
@@ -53,6 +58,7 @@ pub struct Core {
     /// Turned true at shutdown: the accept loop and every session watch it.
     stop: watch::Sender<bool>,
     arbiters: Vec<Arbiter>,
+    storage: Storage,
     close_grace: Duration,
 }
 
@@ -78,6 +84,7 @@ impl Core {
             max_connections(config.limits.max_connections),
             config.limits.max_unregistered,
         );
+        let (storage, fleet) = Storage::open(config)?;
         let registry = Registry::new(
             RegistrySettings {
                 strict_version: config.protocol.strict_version,
@@ -85,6 +92,8 @@ impl Core {
                 ..RegistrySettings::default()
             },
             Box::new(AcceptAll),
+            storage.writer(),
+            fleet,
         )
         .start();
 
@@ -108,13 +117,22 @@ impl Core {
         let workers = std::thread::available_parallelism().map_or(2, usize::from);
         let arbiters: Vec<Arbiter> = (0..workers).map(|_| Arbiter::new()).collect();
         let (stop, stopping) = watch::channel(false);
+        actix_rt::spawn(Storage::watch_disk(
+            storage.disk_low_flag(),
+            config.storage.dir.clone(),
+            config.storage.min_free_disk_mb,
+            stopping.clone(),
+        ));
         let accept = AcceptLoop {
             limits: limits.clone(),
             arbiters: arbiters.iter().map(Arbiter::handle).collect(),
             tls,
-            registry: registry.clone(),
-            settings: Arc::clone(&settings),
-            stopping,
+            deps: SessionDeps {
+                registry: registry.clone(),
+                settings: Arc::clone(&settings),
+                ingest: Arc::clone(&storage.ingest),
+                shutdown: stopping,
+            },
         };
         actix_rt::spawn(accept.run(listener));
         Ok(Core {
@@ -123,6 +141,7 @@ impl Core {
             limits,
             stop,
             arbiters,
+            storage,
             close_grace: settings.close_grace,
         })
     }
@@ -155,6 +174,23 @@ impl Core {
             arbiter.stop();
         }
         log::info!("Node listener stopped.");
+        let storage = self.storage;
+        let _ = tokio::task::spawn_blocking(move || storage.close()).await;
+    }
+
+    /// The store's read side.
+    pub fn store(&self) -> Store {
+        self.storage.store.clone()
+    }
+
+    /// Events accepted from nodes so far.
+    pub fn ingest(&self) -> Arc<Ingest> {
+        Arc::clone(&self.storage.ingest)
+    }
+
+    /// Reopens the export file (SIGHUP).
+    pub fn reopen_export(&self) {
+        self.storage.reopen_export();
     }
 }
 
@@ -206,16 +242,14 @@ struct AcceptLoop {
     limits: ConnectionLimits,
     arbiters: Vec<ArbiterHandle>,
     tls: Option<TlsAcceptor>,
-    registry: Addr<Registry>,
-    settings: Arc<SessionSettings>,
-    stopping: watch::Receiver<bool>,
+    deps: SessionDeps,
 }
 
 impl AcceptLoop {
     async fn run(self, listener: TcpListener) {
         let mut next = 0usize;
         let mut refusals = LogLimiter::new(5, Duration::from_secs(60));
-        let mut stop = self.stopping.clone();
+        let mut stop = self.deps.shutdown.clone();
         loop {
             let accepted = tokio::select! {
                 accepted = listener.accept() => accepted,
@@ -244,12 +278,10 @@ impl AcceptLoop {
                             peer,
                             permit,
                             registration_deadline: Instant::now()
-                                + self.settings.registration_timeout,
+                                + self.deps.settings.registration_timeout,
                         },
                         self.tls.clone(),
-                        self.registry.clone(),
-                        Arc::clone(&self.settings),
-                        self.stopping.clone(),
+                        self.deps.clone(),
                     ));
                 }
                 Err(e) if net::is_fd_exhaustion(&e) => {
@@ -287,9 +319,7 @@ async fn start_session(
     std: std::net::TcpStream,
     conn: NewConnection,
     tls: Option<TlsAcceptor>,
-    registry: Addr<Registry>,
-    settings: Arc<SessionSettings>,
-    stopping: watch::Receiver<bool>,
+    deps: SessionDeps,
 ) {
     let peer = conn.peer;
     let tcp = match TcpStream::from_std(std) {
@@ -297,24 +327,22 @@ async fn start_session(
         Err(e) => return log::warn!("Cannot adopt the connection from {peer}: {e}."),
     };
     let _ = tcp.set_nodelay(true);
+    let handshake_deadline = tokio::time::Instant::from_std(conn.registration_deadline);
     let start = move |reader: NodeReader, writer: NodeWriter| {
         NodeSession::start(
             reader,
             writer,
             peer,
             conn.permit,
-            registry,
-            settings,
+            deps,
             conn.registration_deadline,
-            stopping,
         );
     };
     let Some(acceptor) = tls else {
         let (reader, writer) = tcp.into_split();
         return start(Box::new(reader), Box::new(writer));
     };
-    let deadline = tokio::time::Instant::from_std(conn.registration_deadline);
-    match tokio::time::timeout_at(deadline, acceptor.accept(tcp)).await {
+    match tokio::time::timeout_at(handshake_deadline, acceptor.accept(tcp)).await {
         Ok(Ok(stream)) => {
             let (reader, writer) = tokio::io::split(stream);
             start(Box::new(reader), Box::new(writer));

@@ -1,6 +1,9 @@
 //! The event pipeline: what happens to an attack event between its session and the store.
-//! So far: normalisation (the fields CORE.md promises on every event).
+//! Sessions normalise each event ([`normalize`]) and hand it to the store through the bounded
+//! [`ingest::Ingest`] path, pausing their reads when it says so.
 
+pub mod ingest;
 pub mod normalize;
 
+pub use ingest::{Ingest, IngestSettings, Pressure, RateGate};
 pub use normalize::{Normalized, normalize};

@@ -3,6 +3,7 @@
 //! supervises the pot actors. Nothing else holds fleet state; everything reaches it by message.
 
 mod messages;
+mod persist;
 mod record;
 mod views;
 
@@ -19,6 +20,8 @@ pub use messages::*;
 pub use record::{NODE_HISTORY_LIMIT, NodeRecord, PotEntry, SessionLink};
 pub use views::*;
 
+use honeybee_store::{Fleet, StoreError, WriterHandle};
+
 use crate::admission::{Admission, Applicant, Verdict};
 use crate::limited_log;
 use crate::log_limit::LogLimiter;
@@ -26,7 +29,6 @@ use crate::pot::lifecycle::Lifecycle;
 use crate::pot::{PotActor, PotChanged, PotExited, PotIdentity, PotReport};
 use crate::session::{CloseSession, Deliver, EndReason};
 use crate::settings::SupervisionSettings;
-use crate::supervise::RestartBudget;
 use crate::text::{clip, clip_message};
 
 /// Messages sent with `send()` (registrations, queries) queued before senders wait.
@@ -62,6 +64,8 @@ impl Default for RegistrySettings {
 pub struct Registry {
     settings: RegistrySettings,
     admission: Box<dyn Admission>,
+    /// Every change to the fleet model is queued here, in order (it never blocks).
+    store: WriterHandle,
     nodes: HashMap<NodeId, NodeRecord>,
     shutting_down: bool,
     /// Refusals are logged through this (they cost the sender nothing; keep the log small).
@@ -77,21 +81,22 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    pub fn new(settings: RegistrySettings, admission: Box<dyn Admission>) -> Self {
+    /// A registry starting from the stored `fleet` (every node disconnected).
+    pub fn new(
+        settings: RegistrySettings,
+        admission: Box<dyn Admission>,
+        store: WriterHandle,
+        fleet: Fleet,
+    ) -> Self {
+        let nodes = persist::records_from(fleet, &settings.supervision);
         Registry {
             settings,
             admission,
-            nodes: HashMap::new(),
+            store,
+            nodes,
             shutting_down: false,
             refusal_log: LogLimiter::new(20, Duration::from_secs(60)),
         }
-    }
-
-    /// The record of `node_id` if `session_id` is its live session.
-    fn live_node(&mut self, node_id: NodeId, session_id: u64) -> Option<&mut NodeRecord> {
-        self.nodes
-            .get_mut(&node_id)
-            .filter(|n| n.session.as_ref().is_some_and(|s| s.id == session_id))
     }
 
     fn verdict(&mut self, msg: &Register) -> Verdict {
@@ -134,22 +139,24 @@ impl Registry {
                 );
                 return;
             }
-            let supervision = &self.settings.supervision;
             let entry = PotEntry {
                 pot_type: clip(&update.pot_type, MAX_POT_TYPE_BYTES),
                 last: Lifecycle::learned(update.status, message.clone(), now),
                 actor: None,
                 generation: 0,
-                budget: RestartBudget::new(
-                    supervision.max_restarts,
-                    supervision.window,
-                    supervision.backoff_initial,
-                    supervision.backoff_max,
-                ),
+                budget: persist::budget(&self.settings.supervision),
                 restarts: 0,
                 restart_pending: false,
                 gave_up: false,
             };
+            queued(
+                self.store
+                    .upsert_pot(persist::pot_row(node_id, &update.pot_id, &entry)),
+            );
+            if let Some(first) = entry.last.history().next() {
+                let row = persist::transition_row(node_id, &update.pot_id, first);
+                queued(self.store.append_pot_transition(row));
+            }
             node.pots.insert(update.pot_id.clone(), entry);
         }
         let Some(entry) = node.pots.get_mut(&update.pot_id) else {
@@ -175,7 +182,21 @@ impl Registry {
             if !report.pot_type.is_empty() {
                 entry.pot_type = report.pot_type;
             }
-            entry.last.apply(report.status, report.message, report.at);
+            let transition = entry
+                .last
+                .apply(report.status, report.message, report.at)
+                .cloned();
+            if let Some(t) = transition {
+                queued(self.store.append_pot_transition(persist::transition_row(
+                    node_id,
+                    &update.pot_id,
+                    &t,
+                )));
+            }
+            queued(
+                self.store
+                    .upsert_pot(persist::pot_row(node_id, &update.pot_id, entry)),
+            );
         }
     }
 
@@ -198,8 +219,31 @@ impl Registry {
             entry.restart_pending = false;
             entry.restarts += 1;
             start_pot_actor(node_id, pot_id, entry, registry);
+            queued(
+                self.store
+                    .upsert_pot(persist::pot_row(node_id, pot_id, entry)),
+            );
             log::info!("Node {node_id} pot {pot_id}: actor restarted from its last known state.");
         }
+    }
+}
+
+/// The record of `node_id` if `session_id` is its live session.
+fn live_node(
+    nodes: &mut HashMap<NodeId, NodeRecord>,
+    node_id: NodeId,
+    session_id: u64,
+) -> Option<&mut NodeRecord> {
+    nodes
+        .get_mut(&node_id)
+        .filter(|n| n.session.as_ref().is_some_and(|s| s.id == session_id))
+}
+
+/// Logs a fleet change the store writer would not take (it has stopped: the Core is going
+/// down or the store failed; the model in memory stays right, the store falls behind).
+fn queued(result: Result<(), StoreError>) {
+    if let Err(e) = result {
+        log::error!("Cannot queue a fleet change for the store: {e}.");
     }
 }
 
@@ -221,6 +265,13 @@ impl Actor for Registry {
     fn started(&mut self, ctx: &mut Self::Context) {
         // Sessions on every arbiter register here at once after a restart of the Core.
         ctx.set_mailbox_capacity(MAILBOX_CAPACITY);
+        // Every known pot gets its actor back, from its stored state.
+        let registry = ctx.address();
+        for (node_id, node) in &mut self.nodes {
+            for (pot_id, entry) in node.pots.iter_mut().filter(|(_, e)| !e.gave_up) {
+                start_pot_actor(*node_id, pot_id, entry, registry.clone());
+            }
+        }
     }
 }
 
@@ -265,7 +316,11 @@ impl Handler<Register> for Registry {
             id: msg.session_id,
             addr: msg.session.clone(),
         });
-        node.set_status(NodeStatus::Connected, now);
+        let change = node.set_status(NodeStatus::Connected, now);
+        queued(self.store.upsert_node(persist::node_row(node)));
+        if let Some(change) = change {
+            queued(persist::node_status(&self.store, reg.node_id, &change));
+        }
         limited_log!(
             node.log,
             info,
@@ -283,7 +338,16 @@ impl Handler<Register> for Registry {
                     command: Command::GetInstalledPots,
                 })));
         }
-        Ok(Admitted { totp_key })
+        let pot_types = node
+            .pots
+            .iter()
+            .filter(|(_, p)| !p.pot_type.is_empty())
+            .map(|(id, p)| (id.clone(), p.pot_type.clone()))
+            .collect();
+        Ok(Admitted {
+            totp_key,
+            pot_types,
+        })
     }
 }
 
@@ -292,17 +356,26 @@ impl Handler<NodeReport> for Registry {
 
     fn handle(&mut self, msg: NodeReport, ctx: &mut Context<Self>) {
         let now = SystemTime::now();
-        let Some(node) = self.live_node(msg.node_id, msg.session_id) else {
+        let Some(node) = live_node(&mut self.nodes, msg.node_id, msg.session_id) else {
             return;
         };
         node.last_seen = now;
         match msg.report {
-            Report::Status(status) => node.set_status(status, now),
-            Report::Event(event) => node.push_event(NodeEventRecord {
-                at: now,
-                kind: event.kind,
-                message: clip_message(event.message),
-            }),
+            Report::Status(status) => {
+                if let Some(change) = node.set_status(status, now) {
+                    queued(self.store.upsert_node(persist::node_row(node)));
+                    queued(persist::node_status(&self.store, msg.node_id, &change));
+                }
+            }
+            Report::Event(event) => {
+                let event = NodeEventRecord {
+                    at: now,
+                    kind: event.kind,
+                    message: clip_message(event.message),
+                };
+                queued(persist::node_event(&self.store, msg.node_id, &event));
+                node.push_event(event);
+            }
             Report::Pot(update) => self.on_pot_report(msg.node_id, update, ctx),
             Report::Seen => {}
         }
@@ -314,14 +387,17 @@ impl Handler<SessionEnded> for Registry {
 
     fn handle(&mut self, msg: SessionEnded, _: &mut Context<Self>) {
         let Some(node_id) = msg.node_id else { return };
-        let Some(node) = self.live_node(node_id, msg.session_id) else {
+        let Some(node) = live_node(&mut self.nodes, node_id, msg.session_id) else {
             return;
         };
         node.session = None;
         let now = SystemTime::now();
-        if msg.reason != EndReason::NodeDrop {
-            node.set_status(NodeStatus::Unknown, now);
+        if msg.reason != EndReason::NodeDrop
+            && let Some(change) = node.set_status(NodeStatus::Unknown, now)
+        {
+            queued(persist::node_status(&self.store, node_id, &change));
         }
+        queued(self.store.upsert_node(persist::node_row(node)));
         limited_log!(
             node.log,
             info,
@@ -344,9 +420,17 @@ impl Handler<PotChanged> for Registry {
             return;
         };
         entry.pot_type = msg.pot_type;
+        if let Some(t) = &msg.transition {
+            let row = persist::transition_row(msg.node_id, &msg.pot_id, t);
+            queued(self.store.append_pot_transition(row));
+        }
         entry
             .last
             .mirror(msg.status, msg.message, msg.updated_at, msg.transition);
+        queued(
+            self.store
+                .upsert_pot(persist::pot_row(msg.node_id, &msg.pot_id, entry)),
+        );
     }
 }
 
@@ -381,6 +465,10 @@ impl Handler<PotExited> for Registry {
             }
             None => {
                 entry.gave_up = true;
+                queued(
+                    self.store
+                        .upsert_pot(persist::pot_row(msg.node_id, &msg.pot_id, entry)),
+                );
                 log::error!(
                     "Node {} pot {}: actor crashed {} times within the restart window; giving up.",
                     msg.node_id,

@@ -7,20 +7,21 @@ mod output;
 mod route;
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::io::{WriteHandler, Writer};
 use actix::prelude::*;
 use bytes::Bytes;
 use honeybee_protocol::{
-    CoreToNode, ErrorCode, Frame, FrameSplitter, NodeToCore, ProtocolError, RegistrationAck,
-    decode_node_frame, encode,
+    CoreToNode, ErrorCode, Frame, FrameSplitter, NodeToCore, PotEvent, ProtocolError,
+    RegistrationAck, decode_node_frame, encode,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
@@ -32,6 +33,8 @@ pub use route::{Phase, Route, route};
 use crate::limited_log;
 use crate::limits::ConnectionPermit;
 use crate::log_limit::LogLimiter;
+use crate::pipeline::ingest::to_new_event;
+use crate::pipeline::{Ingest, Pressure, RateGate};
 use crate::registry::{Admitted, NodeReport, Refused, Register, Registry, Report, SessionEnded};
 use crate::settings::SessionSettings;
 use crate::supervise::ExitNotice;
@@ -47,6 +50,19 @@ const LOG_BURST: u32 = 5;
 /// Output a node may leave unread before its session is closed: at least this, or four frames.
 const MIN_OUTPUT_BACKLOG: u64 = 1 << 20;
 
+/// What every session of the Core shares (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct SessionDeps {
+    pub registry: Addr<Registry>,
+    pub settings: Arc<SessionSettings>,
+    pub ingest: Arc<Ingest>,
+    /// Turns true when the Core shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The registry hears at most this often that a node sending only events is alive.
+const SEEN_EVERY: Duration = Duration::from_secs(1);
+
 /// Session ids, unique in the process; the registry links a node to the session it accepted.
 static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -54,6 +70,7 @@ pub struct NodeSession {
     // Fixed for the session's life.
     settings: Arc<SessionSettings>,
     registry: Addr<Registry>,
+    ingest: Arc<Ingest>,
     remote_addr: SocketAddr,
     session_id: u64,
     output_cap: u64,
@@ -61,6 +78,11 @@ pub struct NodeSession {
     phase: Phase,
     /// The node this session registered (or asked to register) as; kept while closing.
     node_id: Option<u64>,
+    node_name: String,
+    /// This node's pot types, to fill in events that do not name theirs.
+    pot_types: HashMap<String, String>,
+    gate: RateGate,
+    last_seen_report: Instant,
     writer: Writer<CountingWriter<NodeWriter>, io::Error>,
     /// Bytes handed to the writer, and bytes the socket took.
     queued: u64,
@@ -92,11 +114,15 @@ impl NodeSession {
         writer: NodeWriter,
         remote_addr: SocketAddr,
         permit: ConnectionPermit,
-        registry: Addr<Registry>,
-        settings: Arc<SessionSettings>,
+        deps: SessionDeps,
         registration_deadline: Instant,
-        mut shutdown: watch::Receiver<bool>,
     ) -> Addr<NodeSession> {
+        let SessionDeps {
+            registry,
+            settings,
+            ingest,
+            mut shutdown,
+        } = deps;
         NodeSession::create(move |ctx| {
             let splitter = FrameSplitter::new(settings.max_frame_bytes);
             ctx.add_stream(FramedRead::new(reader, splitter));
@@ -125,12 +151,17 @@ impl NodeSession {
                 exit: ExitNotice::new(registry.clone().recipient(), fallback),
                 writer: Writer::new(writer, ctx),
                 output_cap: MIN_OUTPUT_BACKLOG.max(4 * settings.max_frame_bytes as u64),
+                gate: RateGate::new(ingest.settings().node_events_per_sec, Instant::now()),
                 settings,
                 registry,
+                ingest,
                 remote_addr,
                 session_id,
                 phase: Phase::Unregistered,
                 node_id: None,
+                node_name: String::new(),
+                pot_types: HashMap::new(),
+                last_seen_report: Instant::now(),
                 queued: 0,
                 written,
                 permit,
@@ -212,7 +243,7 @@ impl NodeSession {
                 let detail = reject_detail(code, &decoded.message, self.registered_id());
                 self.bad_frame(code, &detail, ctx);
             }
-            Route::Report => self.report(decoded.message),
+            Route::Report => self.report(decoded.message, ctx),
             Route::Goodbye => self.close(EndReason::NodeDrop, ctx),
             Route::Ignore => {}
         }
@@ -229,6 +260,7 @@ impl NodeSession {
     ) {
         let node_id = registration.node_id;
         self.node_id = Some(node_id);
+        self.node_name.clone_from(&registration.node_name);
         self.exit.rearm(SessionEnded {
             node_id: Some(node_id),
             session_id: self.session_id,
@@ -271,6 +303,7 @@ impl NodeSession {
             session_id: self.session_id,
         };
         self.permit.registered();
+        self.pot_types = admitted.pot_types.into_iter().collect();
         self.write(&ack, ctx);
         self.last_frame = Instant::now();
         self.check_heartbeat(ctx);
@@ -287,7 +320,7 @@ impl NodeSession {
         self.close(EndReason::Refused, ctx);
     }
 
-    fn report(&mut self, message: NodeToCore) {
+    fn report(&mut self, message: NodeToCore, ctx: &mut Context<Self>) {
         let Phase::Registered {
             node_id,
             session_id,
@@ -297,17 +330,67 @@ impl NodeSession {
         };
         let report = match message {
             NodeToCore::NodeStatusUpdate(update) => Report::Status(update.status),
-            NodeToCore::PotStatusUpdate(update) => Report::Pot(update),
+            NodeToCore::PotStatusUpdate(update) => {
+                self.learn_pot_type(&update.pot_id, &update.pot_type);
+                Report::Pot(update)
+            }
             NodeToCore::NodeEvent(event) => Report::Event(event),
-            // Events go to the event pipeline; the registry only learns the node is alive.
-            NodeToCore::PotEvent(_) => Report::Seen,
+            NodeToCore::PotEvent(event) => {
+                self.ingest_event(node_id, event, ctx);
+                // The registry only needs to hear now and then that the node is alive.
+                if self.last_seen_report.elapsed() < SEEN_EVERY {
+                    return;
+                }
+                Report::Seen
+            }
             NodeToCore::NodeRegistration(_) | NodeToCore::NodeDrop => return,
         };
+        self.last_seen_report = Instant::now();
         self.registry.do_send(NodeReport {
             node_id,
             session_id,
             report,
         });
+    }
+
+    fn learn_pot_type(&mut self, pot_id: &str, pot_type: &str) {
+        if pot_type.is_empty() {
+            return;
+        }
+        let known = self.pot_types.contains_key(pot_id);
+        if known || self.pot_types.len() < crate::registry::MAX_POTS_PER_NODE {
+            self.pot_types
+                .insert(pot_id.to_owned(), crate::text::clip(pot_type, 64));
+        }
+    }
+
+    /// Hands an event to the store, then pauses reading if this node or the store path says so
+    /// (the time paused is not held against the node's heartbeat).
+    fn ingest_event(&mut self, node_id: u64, event: PotEvent, ctx: &mut Context<Self>) {
+        let known_type = self.pot_types.get(&event.pot_id).map(String::as_str);
+        let event = to_new_event(
+            node_id,
+            &self.node_name,
+            known_type,
+            event,
+            SystemTime::now(),
+        );
+        if let Err(e) = self.ingest.submit(event) {
+            limited_log!(
+                self.log_limiter,
+                error,
+                "{}: cannot hand an event to the store: {e}.",
+                self.peer()
+            );
+        }
+        let pressure = self.ingest.pressure();
+        if let Some(pause) = self.gate.on_event(Instant::now(), pressure) {
+            if pressure != Pressure::Clear {
+                self.ingest.warn_paused(pressure);
+            }
+            let paused = actix::clock::sleep(pause).into_actor(self);
+            ctx.wait(paused.map(move |(), act, _| act.last_frame += pause));
+        }
     }
 
     /// Answers a bad frame with a `ProtocolError`, closing the connection once more than

@@ -34,10 +34,53 @@ pub fn test_config(overrides: &str) -> Config {
         .unwrap_or_else(|e| panic!("test config is invalid:\n{e}"))
 }
 
-/// Starts a Core with [`test_config`]`(overrides)`.
-pub fn start_core(overrides: &str) -> CoreThread {
+/// A Core on its own thread with its store in a temporary directory (removed after it).
+pub struct TestCore {
+    core: Option<CoreThread>,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for TestCore {
+    type Target = CoreThread;
+
+    fn deref(&self) -> &CoreThread {
+        self.core.as_ref().expect("the Core runs")
+    }
+}
+
+impl TestCore {
+    /// Shuts the Core down; hands back its directory (the store stays readable).
+    pub fn stop(mut self) -> tempfile::TempDir {
+        if let Some(core) = self.core.take() {
+            core.stop();
+        }
+        self.dir.take().expect("the directory")
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.as_ref().expect("the directory").path()
+    }
+}
+
+impl Drop for TestCore {
+    fn drop(&mut self) {
+        drop(self.core.take());
+    }
+}
+
+/// Starts a Core with [`test_config`]`(overrides)` and its store in a fresh directory.
+pub fn start_core(overrides: &str) -> TestCore {
     init_logging();
-    CoreThread::start(test_config(overrides)).expect("the Core starts")
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let storage = format!(
+        "[storage]\ndir = {:?}\n",
+        dir.path().join("data").display().to_string()
+    );
+    let config = test_config(&format!("{storage}{overrides}"));
+    TestCore {
+        core: Some(CoreThread::start(config).expect("the Core starts")),
+        dir: Some(dir),
+    }
 }
 
 pub fn init_logging() {

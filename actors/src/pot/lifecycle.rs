@@ -62,6 +62,25 @@ impl Lifecycle {
         }
     }
 
+    /// A pot's state as stored: its summary and its recent transitions (oldest first).
+    pub fn restore(
+        status: PotStatus,
+        message: Option<String>,
+        updated_at: SystemTime,
+        history: impl IntoIterator<Item = Transition>,
+    ) -> Self {
+        let mut history: VecDeque<Transition> = history.into_iter().collect();
+        while history.len() > HISTORY_LIMIT {
+            history.pop_front();
+        }
+        Lifecycle {
+            status,
+            message,
+            updated_at,
+            history,
+        }
+    }
+
     /// Applies a report. A report of the current status is no transition (its message still
     /// replaces the last one); anything else is recorded, flagged if unexpected.
     pub fn apply(

@@ -28,6 +28,8 @@ pub struct Register {
 #[derive(Debug)]
 pub struct Admitted {
     pub totp_key: Option<SecretString>,
+    /// The node's known pots and their types, to fill in events that name none.
+    pub pot_types: Vec<(String, String)>,
 }
 
 /// The registration was refused.

@@ -81,6 +81,27 @@ impl NodeRecord {
         }
     }
 
+    /// A node as the store kept it, disconnected.
+    pub fn restored(row: &honeybee_store::NodeRow) -> Self {
+        NodeRecord {
+            node_id: row.node_id,
+            node_name: row.node_name.clone(),
+            node_type: row.node_type,
+            address: row.address.clone(),
+            port: row.port,
+            status: row.status,
+            protocol_version: row.protocol_version,
+            remote_addr: row.remote_addr.as_deref().and_then(|a| a.parse().ok()),
+            last_seen: row.last_seen,
+            registered_at: row.registered_at,
+            session: None,
+            pots: BTreeMap::new(),
+            status_history: VecDeque::new(),
+            node_events: VecDeque::new(),
+            log: LogLimiter::new(10, Duration::from_secs(60)),
+        }
+    }
+
     /// Takes what a (re)registration says about the node.
     pub fn update_from(
         &mut self,
@@ -99,21 +120,20 @@ impl NodeRecord {
         self.last_seen = now;
     }
 
-    /// Moves the node to `status`, recording the change if it is one.
-    pub fn set_status(&mut self, status: NodeStatus, at: SystemTime) {
+    /// Moves the node to `status`; returns the change if it is one.
+    pub fn set_status(&mut self, status: NodeStatus, at: SystemTime) -> Option<StatusChange> {
         if self.status == status && !self.status_history.is_empty() {
-            return;
+            return None;
         }
         let from = (!self.status_history.is_empty()).then_some(self.status);
-        push_bounded(
-            &mut self.status_history,
-            StatusChange {
-                at,
-                from,
-                to: status,
-            },
-        );
+        let change = StatusChange {
+            at,
+            from,
+            to: status,
+        };
+        push_bounded(&mut self.status_history, change.clone());
         self.status = status;
+        Some(change)
     }
 
     pub fn push_event(&mut self, event: NodeEventRecord) {
