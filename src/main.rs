@@ -34,6 +34,14 @@ enum Cmd {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Write a consistent copy of the store to FILE (safe while the Core runs). To restore,
+    /// put the copy as `honeybee.db` in an empty `storage.dir`.
+    Backup {
+        /// Where to write the copy (must not exist).
+        file: PathBuf,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -41,6 +49,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Cmd::Serve { config: None }) {
         Cmd::Serve { config } => serve(config.as_deref()),
         Cmd::Check { config } => check(config.as_deref()),
+        Cmd::Backup { file, config } => backup(&file, config.as_deref()),
     }
 }
 
@@ -94,6 +103,33 @@ fn serve(path: Option<&Path>) -> ExitCode {
         Err(e) => {
             log::error!("Cannot start: {e}.");
             eprintln!("honeybee-core: cannot start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn backup(file: &Path, path: Option<&Path>) -> ExitCode {
+    let (config, _) = match load(path) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    if file.exists() {
+        eprintln!("honeybee-core backup: {} already exists.", file.display());
+        return ExitCode::FAILURE;
+    }
+    let result =
+        honeybee_store::Store::open(&config.storage.dir).and_then(|store| store.backup(file));
+    match result {
+        Ok(()) => {
+            println!(
+                "Backed up {} to {}.",
+                config.storage.dir.display(),
+                file.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("honeybee-core backup: {e}");
             ExitCode::FAILURE
         }
     }

@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::FakeNode;
+use common::served::Served;
 
 const BIN: &str = env!("CARGO_BIN_EXE_honeybee-core");
 
@@ -97,100 +95,6 @@ fn serve_refuses_a_bad_config_before_binding() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.starts_with("Invalid configuration"), "{stderr}");
     assert!(!stderr.contains("Listening"), "{stderr}");
-}
-
-/// Kills the child if a test fails before it stops.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A `serve` process and its log lines.
-struct Served {
-    core: Running,
-    lines: mpsc::Receiver<String>,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Served {
-    /// Starts `serve` on port 0 with `extra` config, through `sh -c` so that `shell_prefix`
-    /// (e.g. a `ulimit`) applies to it; waits for its bound port.
-    fn start(extra: &str, shell_prefix: &str) -> Served {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("core.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nnode_port = 0\n[api]\nport = 0\n[storage]\ndir = {:?}\n{extra}",
-                dir.path().join("data").display().to_string()
-            ),
-        )
-        .unwrap();
-        // `exec` keeps the pid: signals reach the Core itself.
-        let script = format!("{shell_prefix} exec \"$0\" serve --config \"$1\"");
-        let child = Command::new("sh")
-            .args(["-c", &script, BIN])
-            .arg(&config)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut core = Running(child);
-        let (lines_tx, lines) = mpsc::channel();
-        let stderr = core.0.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        let mut served = Served {
-            core,
-            lines,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            _dir: dir,
-        };
-        let listening = served.wait_for("Listening for nodes on ");
-        served.addr = listening
-            .split("Listening for nodes on ")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap()
-            .parse()
-            .unwrap();
-        served
-    }
-
-    /// The next log line containing `needle` (within 10 s).
-    fn wait_for(&mut self, needle: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(10))
-                .unwrap_or_else(|_| panic!("no log line containing {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
-    }
-
-    /// CPU time (user + system) the process used so far, in clock ticks.
-    fn cpu_ticks(&self) -> u64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.core.0.id())).unwrap();
-        let fields: Vec<&str> = stat
-            .rsplit(')')
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .collect();
-        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-    }
 }
 
 #[test]

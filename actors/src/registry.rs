@@ -8,7 +8,7 @@ mod record;
 mod views;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use honeybee_protocol::{
@@ -128,7 +128,7 @@ impl Registry {
         let Some(node) = self.nodes.get_mut(&node_id) else {
             return;
         };
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         let message = clip_message(update.message);
         if !node.pots.contains_key(&update.pot_id) {
             if node.pots.len() >= MAX_POTS_PER_NODE {
@@ -295,7 +295,7 @@ impl Handler<Register> for Registry {
                 return Err(Refused::Ack(code.message(&reason)));
             }
         };
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         let reg = &msg.registration;
         let node = self
             .nodes
@@ -355,7 +355,7 @@ impl Handler<NodeReport> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: NodeReport, ctx: &mut Context<Self>) {
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         let Some(node) = live_node(&mut self.nodes, msg.node_id, msg.session_id) else {
             return;
         };
@@ -391,7 +391,7 @@ impl Handler<SessionEnded> for Registry {
             return;
         };
         node.session = None;
-        let now = SystemTime::now();
+        let now = crate::clock::now();
         if msg.reason != EndReason::NodeDrop
             && let Some(change) = node.set_status(NodeStatus::Unknown, now)
         {

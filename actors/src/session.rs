@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use actix::io::{WriteHandler, Writer};
 use actix::prelude::*;
@@ -373,7 +373,7 @@ impl NodeSession {
             &self.node_name,
             known_type,
             event,
-            SystemTime::now(),
+            crate::clock::now(),
         );
         if let Err(e) = self.ingest.submit(event) {
             limited_log!(

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod certs;
+pub mod served;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -68,10 +69,12 @@ impl Drop for TestCore {
     }
 }
 
-/// Starts a Core with [`test_config`]`(overrides)` and its store in a fresh directory.
+/// Starts a Core with [`test_config`]`(overrides)` and its store in a fresh directory;
+/// `{dir}` in `overrides` stands for that directory.
 pub fn start_core(overrides: &str) -> TestCore {
     init_logging();
     let dir = tempfile::tempdir().expect("a temporary directory");
+    let overrides = overrides.replace("{dir}", &dir.path().display().to_string());
     let storage = format!(
         "[storage]\ndir = {:?}\n",
         dir.path().join("data").display().to_string()

@@ -1,0 +1,132 @@
+//! The real `honeybee-core` binary started by a test: `serve` on port 0 with a config in a
+//! temporary directory, its log lines, its pid.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_honeybee-core");
+
+/// Kills the child if a test fails before it stops.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `serve` process and its log lines.
+pub struct Served {
+    pub core: Running,
+    lines: mpsc::Receiver<String>,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+impl Served {
+    /// Starts `serve` on port 0 with `extra` config, through `sh -c` so that `shell_prefix`
+    /// (e.g. a `ulimit`) applies to it; waits for its bound port.
+    pub fn start(extra: &str, shell_prefix: &str) -> Served {
+        Served::start_in(tempfile::tempdir().unwrap(), extra, shell_prefix)
+    }
+
+    /// [`Served::start`] with the store and config in `dir` (to start again on the same store).
+    pub fn start_in(dir: tempfile::TempDir, extra: &str, shell_prefix: &str) -> Served {
+        let config = dir.path().join("core.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nnode_port = 0\n[api]\nport = 0\n[storage]\ndir = {:?}\n{extra}",
+                dir.path().join("data").display().to_string()
+            ),
+        )
+        .unwrap();
+        // `exec` keeps the pid: signals reach the Core itself.
+        let script = format!("{shell_prefix} exec \"$0\" serve --config \"$1\"");
+        let child = Command::new("sh")
+            .args(["-c", &script, BIN])
+            .arg(&config)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut core = Running(child);
+        let (lines_tx, lines) = mpsc::channel();
+        let stderr = core.0.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        let mut served = Served {
+            core,
+            lines,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            dir,
+        };
+        let listening = served.wait_for("Listening for nodes on ");
+        served.addr = listening
+            .split("Listening for nodes on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        served
+    }
+
+    /// The next log line containing `needle` (within 10 s).
+    pub fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("no log line containing {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
+    /// CPU time (user + system) the process used so far, in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.core.0.id())).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    /// Sends a signal (`"TERM"`, `"KILL"`, `"HUP"`) to the Core.
+    pub fn signal(&self, name: &str) {
+        let pid = self.core.0.id().to_string();
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{name} {pid}");
+    }
+
+    /// Waits for the Core to exit; returns its exit status and keeps its directory.
+    pub fn wait_exit(mut self) -> (std::process::ExitStatus, tempfile::TempDir) {
+        let status = self.core.0.wait().unwrap();
+        (status, self.dir)
+    }
+
+    /// The store directory.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+}
