@@ -139,6 +139,11 @@ impl FakeNode {
         stream.flush().unwrap();
     }
 
+    /// The raw stream (to write from another thread).
+    pub fn into_stream(self) -> Box<dyn ReadWrite> {
+        self.reader.into_inner()
+    }
+
     /// Writes raw bytes, ignoring a connection the Core already closed.
     pub fn send_raw_lenient(&mut self, bytes: &[u8]) {
         let stream = self.reader.get_mut();

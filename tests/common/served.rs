@@ -42,10 +42,7 @@ impl Served {
         let config = dir.path().join("core.toml");
         std::fs::write(
             &config,
-            format!(
-                "[server]\nnode_port = 0\n[api]\nport = 0\n[storage]\ndir = {:?}\n{extra}",
-                dir.path().join("data").display().to_string()
-            ),
+            format!("[server]\nnode_port = 0\n[api]\nport = 0\n{extra}"),
         )
         .unwrap();
         // `exec` keeps the pid: signals reach the Core itself.
@@ -55,6 +52,7 @@ impl Served {
             .arg(&config)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("RUST_LOG", "info")
+            .env("HONEYBEE__STORAGE__DIR", dir.path().join("data"))
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
