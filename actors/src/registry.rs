@@ -239,6 +239,20 @@ fn live_node(
         .filter(|n| n.session.as_ref().is_some_and(|s| s.id == session_id))
 }
 
+/// A pot's entry, if `generation` is its current actor's (late messages of an old actor are
+/// ignored).
+fn current_pot<'a>(
+    nodes: &'a mut HashMap<NodeId, NodeRecord>,
+    node_id: NodeId,
+    pot_id: &str,
+    generation: u64,
+) -> Option<&'a mut PotEntry> {
+    nodes
+        .get_mut(&node_id)
+        .and_then(|n| n.pots.get_mut(pot_id))
+        .filter(|e| e.generation == generation)
+}
+
 /// Logs a fleet change the store writer would not take (it has stopped: the Core is going
 /// down or the store failed; the model in memory stays right, the store falls behind).
 fn queued(result: Result<(), StoreError>) {
@@ -411,11 +425,7 @@ impl Handler<PotChanged> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: PotChanged, _: &mut Context<Self>) {
-        let Some(entry) = self
-            .nodes
-            .get_mut(&msg.node_id)
-            .and_then(|n| n.pots.get_mut(&msg.pot_id))
-            .filter(|e| e.generation == msg.generation)
+        let Some(entry) = current_pot(&mut self.nodes, msg.node_id, &msg.pot_id, msg.generation)
         else {
             return;
         };
@@ -438,11 +448,7 @@ impl Handler<PotExited> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: PotExited, ctx: &mut Context<Self>) {
-        let Some(entry) = self
-            .nodes
-            .get_mut(&msg.node_id)
-            .and_then(|n| n.pots.get_mut(&msg.pot_id))
-            .filter(|e| e.generation == msg.generation)
+        let Some(entry) = current_pot(&mut self.nodes, msg.node_id, &msg.pot_id, msg.generation)
         else {
             return;
         };

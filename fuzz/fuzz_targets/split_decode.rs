@@ -20,8 +20,8 @@
 #![no_main]
 
 use honeybee_protocol::{
-    CoreToNode, Frame, FrameSplitter, NodeCommand, NodeToCore, decode_command, decode_core_frame,
-    decode_node_frame, encode,
+    CoreToNode, DecodeError, Decoded, Frame, FrameSplitter, NodeCommand, NodeToCore, WireMessage,
+    decode_command, decode_core_frame, decode_node_frame, encode,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -83,12 +83,18 @@ fn split_chunked(max_frame: usize, stream: &[u8], rng: &mut Rng) -> Vec<Frame> {
     items
 }
 
-/// Node → Core: `decode(encode(msg))` gives `msg` back, with version 2. With `one_frame`, the
-/// encoding must also be exactly one frame for the splitter.
-fn check_node_round_trip(message: &NodeToCore, one_frame: bool) {
+/// `decode(encode(msg))` gives `msg` back, with version 2. With `one_frame`, the encoding
+/// must also be exactly one frame for the splitter.
+fn check_round_trip<M>(
+    message: &M,
+    one_frame: bool,
+    decode: fn(&[u8]) -> Result<Decoded<M>, DecodeError>,
+) where
+    M: WireMessage + PartialEq + std::fmt::Debug,
+{
     let wire = encode(message);
     let body = strip_newline(&wire);
-    match decode_node_frame(body) {
+    match decode(body) {
         Ok(again) => {
             assert_eq!(again.version, 2, "re-encoded frame: {}", escape(&wire));
             assert_eq!(
@@ -99,7 +105,7 @@ fn check_node_round_trip(message: &NodeToCore, one_frame: bool) {
             );
         }
         Err(e) => panic!(
-            "canonical encoding of a decoded Node→Core message does not decode: {e:?}\n\
+            "canonical encoding of a decoded message does not decode: {e:?}\n\
              message: {message:?}\nre-encoded frame: {}",
             escape(&wire)
         ),
@@ -109,29 +115,12 @@ fn check_node_round_trip(message: &NodeToCore, one_frame: bool) {
     }
 }
 
-/// Core → Node: as [`check_node_round_trip`].
+fn check_node_round_trip(message: &NodeToCore, one_frame: bool) {
+    check_round_trip(message, one_frame, decode_node_frame);
+}
+
 fn check_core_round_trip(message: &CoreToNode, one_frame: bool) {
-    let wire = encode(message);
-    let body = strip_newline(&wire);
-    match decode_core_frame(body) {
-        Ok(again) => {
-            assert_eq!(again.version, 2, "re-encoded frame: {}", escape(&wire));
-            assert_eq!(
-                &again.message,
-                message,
-                "re-encoded frame: {}",
-                escape(&wire)
-            );
-        }
-        Err(e) => panic!(
-            "canonical encoding of a decoded Core→Node message does not decode: {e:?}\n\
-             message: {message:?}\nre-encoded frame: {}",
-            escape(&wire)
-        ),
-    }
-    if one_frame {
-        check_one_frame(&wire);
-    }
+    check_round_trip(message, one_frame, decode_core_frame);
 }
 
 fn strip_newline(wire: &[u8]) -> &[u8] {
