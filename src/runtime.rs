@@ -12,13 +12,13 @@ use honeybee_actors::{ConnectionLimits, Registry};
 use honeybee_store::Store;
 
 use crate::config::Config;
-use crate::server::{Core, StartError};
+use crate::server::{Core, StartError, Tuning};
 
 /// Runs the Core until SIGINT or SIGTERM, then shuts it down cleanly. SIGHUP reopens the
 /// export file (log rotation).
 pub fn serve(config: Config) -> Result<(), StartError> {
     System::new().block_on(async move {
-        let core = Core::start(&config).await?;
+        let core = Core::start(&config, &Tuning::default()).await?;
         let mut signals = Signals::new();
         while let Signal::Reload = signals.next().await {
             log::info!("SIGHUP: reopening the export file.");
@@ -101,6 +101,7 @@ pub struct CoreThread {
     pub store: Store,
     registry: Addr<Registry>,
     limits: ConnectionLimits,
+    ingest: std::sync::Arc<honeybee_actors::pipeline::Ingest>,
     system: ArbiterHandle,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -112,13 +113,18 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(10);
 impl CoreThread {
     /// Starts a Core with `config` and waits until it listens.
     pub fn start(config: Config) -> Result<CoreThread, StartError> {
+        CoreThread::start_tuned(config, Tuning::default())
+    }
+
+    /// [`CoreThread::start`] with engine [`Tuning`].
+    pub fn start_tuned(config: Config, tuning: Tuning) -> Result<CoreThread, StartError> {
         let (ready_tx, ready_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("honeybee-core".into())
             .spawn(move || {
                 System::new().block_on(async move {
-                    let core = match Core::start(&config).await {
+                    let core = match Core::start(&config, &tuning).await {
                         Ok(core) => core,
                         Err(e) => return drop(ready_tx.send(Err(e))),
                     };
@@ -127,6 +133,7 @@ impl CoreThread {
                         core.store(),
                         core.registry.clone(),
                         core.limits(),
+                        core.ingest(),
                         Arbiter::current(),
                     );
                     let _ = ready_tx.send(Ok(handle));
@@ -136,7 +143,7 @@ impl CoreThread {
                 });
             })
             .map_err(StartError::Thread)?;
-        let (node_addr, store, registry, limits, system) = match ready_rx.recv() {
+        let (node_addr, store, registry, limits, ingest, system) = match ready_rx.recv() {
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
                 let _ = thread.join();
@@ -154,10 +161,16 @@ impl CoreThread {
             store,
             registry,
             limits,
+            ingest,
             system,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
+    }
+
+    /// Events accepted but not yet committed.
+    pub fn ingest_backlog(&self) -> u64 {
+        self.ingest.backlog()
     }
 
     /// Node connections open right now.

@@ -49,6 +49,23 @@ pub enum StartError {
     Storage(#[from] StorageError),
 }
 
+/// Engine settings that are not configuration: sizes chosen for production, which tests and
+/// benchmarks may shrink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tuning {
+    /// Events accepted but not yet committed before reads pause (the bound of the path into
+    /// the store).
+    pub ingest_max_backlog: u64,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            ingest_max_backlog: honeybee_actors::pipeline::IngestSettings::default().max_backlog,
+        }
+    }
+}
+
 /// A running Core (inside an actix `System`).
 #[derive(Debug)]
 pub struct Core {
@@ -65,7 +82,7 @@ pub struct Core {
 impl Core {
     /// Starts everything; must run inside an actix `System`. Nothing is bound if the TLS files
     /// are unusable.
-    pub async fn start(config: &Config) -> Result<Core, StartError> {
+    pub async fn start(config: &Config, tuning: &Tuning) -> Result<Core, StartError> {
         let settings = Arc::new(session_settings(config));
         let tls = match &config.tls {
             t if t.enabled => {
@@ -84,7 +101,7 @@ impl Core {
             max_connections(config.limits.max_connections),
             config.limits.max_unregistered,
         );
-        let (storage, fleet) = Storage::open(config)?;
+        let (storage, fleet) = Storage::open(config, tuning)?;
         let registry = Registry::new(
             RegistrySettings {
                 strict_version: config.protocol.strict_version,

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::export::ExportSink;
+use crate::server::Tuning;
 
 /// How often free disk space is checked.
 const DISK_CHECK_EVERY: Duration = Duration::from_secs(5);
@@ -37,7 +38,7 @@ pub struct Storage {
 impl Storage {
     /// Opens (creating or migrating) the store under `storage.dir`, starts its writer and,
     /// when configured, the export sink; returns the stored fleet to start the registry from.
-    pub fn open(config: &Config) -> Result<(Storage, Fleet), StorageError> {
+    pub fn open(config: &Config, tuning: &Tuning) -> Result<(Storage, Fleet), StorageError> {
         let options = WriterOptions {
             commit_interval: config.storage.commit_interval,
             retention_days: config.storage.event_retention_days,
@@ -69,7 +70,7 @@ impl Storage {
             writer.handle(),
             IngestSettings {
                 node_events_per_sec: config.limits.node_events_per_sec,
-                ..IngestSettings::default()
+                max_backlog: tuning.ingest_max_backlog,
             },
             Arc::clone(&disk_low),
         ));

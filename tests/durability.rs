@@ -232,3 +232,82 @@ fn a_flooding_node_is_slowed_without_stalling_a_quiet_one_or_losing_events() {
         .collect();
     assert_eq!(order, (0..3000).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_full_store_path_stops_reading_instead_of_dropping() {
+    common::init_logging();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        test_config("[storage]\ncommit_interval_ms = 200\n[limits]\nnode_events_per_sec = 0");
+    config.storage.dir = dir.path().join("data");
+    let tuning = honeybee_core::server::Tuning {
+        ingest_max_backlog: 50,
+    };
+    let core = CoreThread::start_tuned(config, tuning).unwrap();
+    let mut flooder = FakeNode::connect(core.node_addr, 700);
+    flooder.register("flooder");
+    let mut quiet = FakeNode::connect(core.node_addr, 701);
+    quiet.register("quiet");
+    let burst: String = (0..1000)
+        .map(|i| {
+            let event = json!({"version": 2, "message": {"PotEvent": {"node_id": 700,
+                "pot_id": "c", "event_type": "flood", "data": {"n": i}}}});
+            format!("{event}\n")
+        })
+        .collect();
+    flooder.send_raw(burst.as_bytes());
+    let mut highest_backlog = 0;
+    let mut quiet_seen = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while stored(&core) < 1000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "stalled at {}",
+            stored(&core)
+        );
+        highest_backlog = highest_backlog.max(core.ingest_backlog());
+        if !quiet_seen {
+            quiet.send(quiet.status("Running"));
+            quiet_seen = core
+                .ask(GetNode { node_id: 701 })
+                .unwrap()
+                .unwrap()
+                .node
+                .status
+                == NodeStatus::Running;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        quiet_seen,
+        "the quiet node was read while the path was full"
+    );
+    // Each of the two sessions may hand over one event past the bound before it pauses.
+    assert!(
+        highest_backlog <= 52,
+        "the path held {highest_backlog} events"
+    );
+    let mut events = core
+        .store
+        .events(&EventQuery {
+            node_ids: vec![700],
+            limit: Some(10_000),
+            ..EventQuery::default()
+        })
+        .unwrap()
+        .events;
+    events.sort_by_key(|e| e.id);
+    let order: Vec<u64> = events
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.data).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        (0..1000).collect::<Vec<_>>(),
+        "nothing dropped, in order"
+    );
+}

@@ -33,6 +33,7 @@ pub use route::{Phase, Route, route};
 use crate::limited_log;
 use crate::limits::ConnectionPermit;
 use crate::log_limit::LogLimiter;
+use crate::pipeline::ingest::PRESSURE_PAUSE;
 use crate::pipeline::ingest::to_new_event;
 use crate::pipeline::{Ingest, Pressure, RateGate};
 use crate::registry::{Admitted, NodeReport, Refused, Register, Registry, Report, SessionEnded};
@@ -388,9 +389,19 @@ impl NodeSession {
             if pressure != Pressure::Clear {
                 self.ingest.warn_paused(pressure);
             }
-            let paused = actix::clock::sleep(pause).into_actor(self);
-            ctx.wait(paused.map(move |(), act, _| act.last_frame += pause));
+            self.hold(pause, ctx);
         }
+    }
+
+    /// Stops reading for `pause`, then for as long as the store path stays full.
+    fn hold(&mut self, pause: Duration, ctx: &mut Context<Self>) {
+        let paused = actix::clock::sleep(pause).into_actor(self);
+        ctx.wait(paused.map(move |(), act, ctx| {
+            act.last_frame += pause;
+            if act.ingest.pressure() == Pressure::Full {
+                act.hold(PRESSURE_PAUSE, ctx);
+            }
+        }));
     }
 
     /// Answers a bad frame with a `ProtocolError`, closing the connection once more than
