@@ -15,6 +15,7 @@
 //! ```
 
 mod aggregate;
+mod checkpoint;
 mod commit;
 mod fleet_ops;
 mod metrics;
@@ -47,7 +48,11 @@ pub struct WriterOptions {
     /// The longest an appended event waits before its transaction commits (while the store
     /// keeps up). `storage.commit_interval_ms`.
     pub commit_interval: Duration,
-    /// Most events in one transaction.
+    /// Most events in one transaction. Batches only grow past what arrives in one
+    /// `commit_interval` when the writer falls behind; then bigger transactions are cheaper
+    /// per event (each commit rewrites the index pages it touched, about one per distinct
+    /// node and source address), so the default is 100,000: measured ~1.3x the throughput of
+    /// 20,000-event transactions with the event indexes in place.
     pub max_batch: usize,
     /// Events whose `received_at` is older than this many days are pruned, and so are the
     /// statistics of hours that ended before then. 0 = keep forever.
@@ -61,7 +66,7 @@ impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
             commit_interval: Duration::from_millis(100),
-            max_batch: 20_000,
+            max_batch: 100_000,
             retention_days: 0,
             max_events: 0,
         }
@@ -114,6 +119,7 @@ impl StoreWriter {
         };
         let state = run::Writer::new(
             conn,
+            &schema::db_path(dir),
             rx,
             options,
             Arc::clone(&handle.backlog),

@@ -60,6 +60,10 @@ impl Path {
 }
 
 pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<EventPage, StoreError> {
+    query_windowed(conn, q, SCAN_WINDOW)
+}
+
+fn query_windowed(conn: &Connection, q: &EventQuery, window: i64) -> Result<EventPage, StoreError> {
     let empty = EventPage {
         events: Vec::new(),
         next: None,
@@ -93,7 +97,7 @@ pub(crate) fn query(conn: &Connection, q: &EventQuery) -> Result<EventPage, Stor
     }
     let path = Path::choose(q);
     let end = if path.has_residual(q) {
-        hi.min(lo.saturating_add(SCAN_WINDOW - 1))
+        hi.min(lo.saturating_add(window - 1))
     } else {
         hi
     };
@@ -142,6 +146,21 @@ fn fetch_one(
     hi: i64,
     take: usize,
 ) -> Result<Vec<StoredEvent>, StoreError> {
+    let (sql, args) = select(q, path, node, lo, hi, take);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), row_to_event)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The SELECT of one access path (one node id for [`Path::Node`]) and its parameters.
+fn select(
+    q: &EventQuery,
+    path: Path,
+    node: Option<u64>,
+    lo: i64,
+    hi: i64,
+    take: usize,
+) -> (String, Vec<Value>) {
     let mut sql = format!("SELECT {COLUMNS} FROM events");
     let mut args: Vec<Value> = Vec::new();
     let mut conds: Vec<String> = Vec::new();
@@ -191,9 +210,7 @@ fn fetch_one(
         conds.join(" AND "),
         args.len()
     ));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), row_to_event)?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    (sql, args)
 }
 
 pub(crate) fn row_to_event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
@@ -214,3 +231,6 @@ pub(crate) fn row_to_event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
         data: r.get(13)?,
     })
 }
+
+#[cfg(test)]
+mod tests;

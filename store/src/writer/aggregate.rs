@@ -5,18 +5,61 @@
 use std::collections::HashMap;
 
 use honeybee_protocol::NodeId;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, ToSql, params_from_iter};
 
 use crate::convert::id_to_sql;
 use crate::dim;
 use crate::event::NewEvent;
 
-const UPSERT_FLEET: &str =
-    "INSERT INTO stats_hourly (dim, hour, value, count) VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT (dim, hour, value) DO UPDATE SET count = count + excluded.count";
-const UPSERT_NODE: &str =
-    "INSERT INTO stats_node_hourly (hour, node_id, dim, value, count) VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT (hour, node_id, dim, value) DO UPDATE SET count = count + excluded.count";
+/// Rows per multi-row upsert statement (fewer statement executions per row).
+const ROWS_PER_STATEMENT: usize = 50;
+
+const FLEET: Table = Table {
+    insert: "INSERT INTO stats_hourly (dim, hour, value, count) VALUES ",
+    conflict: " ON CONFLICT (dim, hour, value) DO UPDATE SET count = count + excluded.count",
+};
+const PER_NODE: Table = Table {
+    insert: "INSERT INTO stats_node_hourly (hour, node_id, dim, value, count) VALUES ",
+    conflict: " ON CONFLICT (hour, node_id, dim, value) DO UPDATE SET count = count + excluded.count",
+};
+
+struct Table {
+    insert: &'static str,
+    conflict: &'static str,
+}
+
+impl Table {
+    /// The upsert of `rows` rows of `N` columns.
+    fn sql<const N: usize>(&self, rows: usize) -> String {
+        let one = format!("({})", vec!["?"; N].join(","));
+        format!(
+            "{}{}{}",
+            self.insert,
+            vec![one; rows].join(","),
+            self.conflict
+        )
+    }
+
+    /// Adds every row's count, in order, [`ROWS_PER_STATEMENT`] rows per statement.
+    fn upsert<const N: usize>(
+        &self,
+        conn: &Connection,
+        rows: &[[&dyn ToSql; N]],
+    ) -> rusqlite::Result<()> {
+        let mut chunks = rows.chunks_exact(ROWS_PER_STATEMENT);
+        if chunks.len() > 0 {
+            let mut stmt = conn.prepare_cached(&self.sql::<N>(ROWS_PER_STATEMENT))?;
+            for chunk in &mut chunks {
+                stmt.execute(params_from_iter(chunk.iter().flatten()))?;
+            }
+        }
+        let mut stmt = conn.prepare_cached(&self.sql::<N>(1))?;
+        for row in chunks.remainder() {
+            stmt.execute(params_from_iter(row.iter()))?;
+        }
+        Ok(())
+    }
+}
 
 /// Counts of one batch, borrowing the batch's strings.
 #[derive(Debug, Default)]
@@ -64,17 +107,22 @@ impl<'a> Aggregates<'a> {
         nodes.sort_unstable();
         per_node.sort_unstable();
 
-        let mut upsert = conn.prepare_cached(UPSERT_FLEET)?;
-        for ((dim, hour, value), count) in fleet {
-            upsert.execute(params![dim, hour, value, count])?;
-        }
-        for ((hour, node), count) in nodes {
-            upsert.execute(params![dim::NODE, hour, node, count])?;
-        }
-        let mut upsert = conn.prepare_cached(UPSERT_NODE)?;
-        for ((hour, node, dim, value), count) in per_node {
-            upsert.execute(params![hour, node, dim, value, count])?;
-        }
-        Ok(())
+        let mut rows: Vec<[&dyn ToSql; 4]> = Vec::with_capacity(fleet.len() + nodes.len());
+        rows.extend(
+            fleet
+                .iter()
+                .map(|((d, h, v), n)| [d as &dyn ToSql, h, v, n]),
+        );
+        rows.extend(
+            nodes
+                .iter()
+                .map(|((h, v), n)| [&dim::NODE as &dyn ToSql, h, v, n]),
+        );
+        FLEET.upsert(conn, &rows)?;
+        let rows: Vec<[&dyn ToSql; 5]> = per_node
+            .iter()
+            .map(|((h, node, d, v), n)| [h as &dyn ToSql, node, d, v, n])
+            .collect();
+        PER_NODE.upsert(conn, &rows)
     }
 }

@@ -54,7 +54,6 @@ pub(crate) fn write_batch(
     pos: Position,
     batch: &Batch,
 ) -> rusqlite::Result<(Position, Vec<i64>)> {
-    let t0 = std::time::Instant::now();
     let tx = conn.unchecked_transaction()?;
     let mut p = pos;
     let mut received = Vec::with_capacity(batch.events);
@@ -94,9 +93,7 @@ pub(crate) fn write_batch(
                 p.last_received_at = at;
             }
         }
-        let t1 = std::time::Instant::now();
         aggregates.write(&tx)?;
-        eprintln!("PROF agg {:?}", t1.elapsed());
         if p != pos {
             let mut save = tx.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)
@@ -106,9 +103,6 @@ pub(crate) fn write_batch(
             save.execute(params!["last_received_at", p.last_received_at])?;
         }
     }
-    let t2 = std::time::Instant::now();
     tx.commit()?;
-    eprintln!("PROF commit {:?}", t2.elapsed());
-    eprintln!("PROF total {:?} n={}", t0.elapsed(), batch.events);
     Ok((p, received))
 }

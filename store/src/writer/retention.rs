@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::commit::Position;
 use crate::convert::{hour_of_micros, time_to_micros};
@@ -116,23 +116,50 @@ impl Retention {
     }
 }
 
-/// Deletes up to [`CHUNK`] statistics rows of hours before `before`; returns how many.
+/// Deletes up to [`CHUNK`] statistics rows of hours before `before`; returns how many. Each
+/// delete is one primary-key range: up to the `CHUNK`-th due key.
 fn prune_stats_chunk(conn: &Connection, before: i64) -> rusqlite::Result<usize> {
     for d in dim::ALL {
-        let n = conn
+        let bound: Option<(i64, String)> = conn
             .prepare_cached(
-                "DELETE FROM stats_hourly WHERE (dim, hour, value) IN (
-                     SELECT dim, hour, value FROM stats_hourly
-                     WHERE dim = ?1 AND hour < ?2 LIMIT ?3)",
+                "SELECT hour, value FROM stats_hourly WHERE dim = ?1 AND hour < ?2
+                 ORDER BY hour, value LIMIT 1 OFFSET ?3",
             )?
-            .execute(params![d, before, CHUNK])?;
+            .query_row(params![d, before, CHUNK - 1], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let n = match bound {
+            Some((hour, value)) => conn
+                .prepare_cached(
+                    "DELETE FROM stats_hourly WHERE dim = ?1 AND (hour, value) <= (?2, ?3)",
+                )?
+                .execute(params![d, hour, value])?,
+            None => conn
+                .prepare_cached("DELETE FROM stats_hourly WHERE dim = ?1 AND hour < ?2")?
+                .execute(params![d, before])?,
+        };
         if n > 0 {
             return Ok(n);
         }
     }
-    conn.prepare_cached(
-        "DELETE FROM stats_node_hourly WHERE (hour, node_id, dim, value) IN (
-             SELECT hour, node_id, dim, value FROM stats_node_hourly WHERE hour < ?1 LIMIT ?2)",
-    )?
-    .execute(params![before, CHUNK])
+    let bound: Option<(i64, i64, i64, String)> = conn
+        .prepare_cached(
+            "SELECT hour, node_id, dim, value FROM stats_node_hourly WHERE hour < ?1
+             ORDER BY hour, node_id, dim, value LIMIT 1 OFFSET ?2",
+        )?
+        .query_row(params![before, CHUNK - 1], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?;
+    match bound {
+        Some((hour, node, d, value)) => conn
+            .prepare_cached(
+                "DELETE FROM stats_node_hourly WHERE (hour, node_id, dim, value) <= (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![hour, node, d, value]),
+        None => conn
+            .prepare_cached("DELETE FROM stats_node_hourly WHERE hour < ?1")?
+            .execute([before]),
+    }
 }

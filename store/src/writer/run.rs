@@ -2,6 +2,7 @@
 //! waited `commit_interval`, publish, prune. A failed commit keeps its batch queued and is
 //! retried with backoff (the backlog grows, which is what upstream backpressure watches).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use super::checkpoint::{self, Checkpointer};
 use super::commit::{self, Position};
 use super::metrics::Shared;
 use super::queue::{Batch, Op, Queue};
@@ -23,11 +25,14 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Commit attempts at shutdown before queued data is given up.
 const SHUTDOWN_ATTEMPTS: u32 = 10;
+/// A WAL file larger than this makes the writer checkpoint between two of its transactions.
+const WAL_RESET_BYTES: u64 = 256 << 20;
 /// At most one log line per this long about the same kind of failure.
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
 pub(crate) struct Writer {
     conn: Connection,
+    checkpointer: Checkpointer,
     rx: Receiver<Msg>,
     options: WriterOptions,
     backlog: Arc<AtomicU64>,
@@ -41,11 +46,14 @@ pub(crate) struct Writer {
     retry_at: Option<Instant>,
     backoff: Duration,
     last_log: Option<Instant>,
+    wal: PathBuf,
+    last_wal_checkpoint: Option<Instant>,
 }
 
 impl Writer {
     pub(crate) fn new(
         conn: Connection,
+        db: &Path,
         rx: Receiver<Msg>,
         options: WriterOptions,
         backlog: Arc<AtomicU64>,
@@ -53,9 +61,11 @@ impl Writer {
         shared: Arc<Shared>,
     ) -> Result<Self, StoreError> {
         let pos = commit::load_position(&conn)?;
+        let checkpointer = Checkpointer::spawn(db)?;
         let retention = Retention::new(options.retention_days, options.max_events);
         Ok(Writer {
             conn,
+            checkpointer,
             rx,
             options: WriterOptions {
                 max_batch: options.max_batch.max(1),
@@ -71,6 +81,8 @@ impl Writer {
             retry_at: None,
             backoff: FIRST_BACKOFF,
             last_log: None,
+            wal: PathBuf::from(format!("{}-wal", db.display())),
+            last_wal_checkpoint: None,
         })
     }
 
@@ -152,6 +164,7 @@ impl Writer {
                     self.prune_credit += batch.events as i64;
                 }
                 self.publish(batch, first_id, &received);
+                self.bound_wal();
                 Ok(())
             }
             Err(e) => {
@@ -186,6 +199,29 @@ impl Writer {
             })
             .collect();
         self.subscribers.publish(Committed { events });
+    }
+
+    /// Keeps the WAL bounded under sustained load. The checkpoint thread copies pages while
+    /// the writer keeps appending, so the log may never be fully copied at the moment a new
+    /// transaction starts, which is when SQLite restarts it from the beginning. When the file
+    /// passes [`WAL_RESET_BYTES`], the writer finishes the copy itself between two
+    /// transactions (PASSIVE: it never waits for readers), at most once a second.
+    fn bound_wal(&mut self) {
+        let now = Instant::now();
+        if self
+            .last_wal_checkpoint
+            .is_some_and(|at| now < at + Duration::from_secs(1))
+            || std::fs::metadata(&self.wal).map_or(0, |m| m.len()) <= WAL_RESET_BYTES
+        {
+            return;
+        }
+        self.last_wal_checkpoint = Some(now);
+        if let Err(e) = checkpoint::checkpoint(&self.conn, "PASSIVE")
+            && e.sqlite_error_code() != Some(rusqlite::ErrorCode::DatabaseBusy)
+            && self.should_log()
+        {
+            log::warn!("Store WAL checkpoint failed ({e}).");
+        }
     }
 
     /// Retention between batches: one chunk per loop turn while idle, and while busy as many
@@ -243,6 +279,12 @@ impl Writer {
             }
             std::thread::sleep(self.backoff);
             result = self.commit_all();
+        }
+        self.checkpointer.stop();
+        // Leave a small WAL behind, but never wait long for a reader (a backup) to do so.
+        let _ = self.conn.busy_timeout(Duration::from_millis(500));
+        if let Err(e) = checkpoint::checkpoint(&self.conn, "TRUNCATE") {
+            log::warn!("Store WAL checkpoint at shutdown failed ({e}).");
         }
         if let Err(e) = &result {
             log::error!(

@@ -1,0 +1,12 @@
+//! The store through its public API, on real SQLite files in temporary directories.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod backup;
+mod common;
+mod events;
+mod fleet;
+mod retention;
+mod schema;
+mod stats;
+mod writer;
