@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::FakeNode;
 use common::served::{BIN, Served};
-use honeybee_store::{EventQuery, Store};
+use common::{FakeNode, stored_sequence};
+use honeybee_store::Store;
 use serde_json::json;
 
 fn event_frame(node_id: u64, n: u64) -> String {
@@ -22,31 +22,6 @@ fn event_frame(node_id: u64, n: u64) -> String {
         "pot_id": "cowrie-01", "pot_type": "cowrie", "event_type": "cowrie.command.input",
         "data": {"n": n, "input": "cat /etc/passwd", "src_ip": "203.0.113.7"}}}});
     format!("{event}\n")
-}
-
-/// The `n` of every stored event of `node_id`, in id order.
-fn stored_sequence(store: &Store, node_id: u64) -> Vec<u64> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store
-            .events(&EventQuery {
-                node_ids: vec![node_id],
-                limit: Some(10_000),
-                after,
-                ..EventQuery::default()
-            })
-            .unwrap();
-        out.extend(page.events.iter().map(|e| {
-            serde_json::from_str::<serde_json::Value>(&e.data).unwrap()["n"]
-                .as_u64()
-                .unwrap()
-        }));
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return out,
-        }
-    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{FakeNode, start_core, test_config, wait_until};
+use common::{FakeNode, start_core, stored_sequence, test_config, wait_until};
 use honeybee_actors::registry::{GetNode, ListNodes, PotHistory};
 use honeybee_core::runtime::CoreThread;
 use honeybee_protocol::{NodeStatus, PotStatus};
@@ -212,24 +212,7 @@ fn a_flooding_node_is_slowed_without_stalling_a_quiet_one_or_losing_events() {
         "every flooded event stored",
         || stored(&core) == 3001,
     );
-    let mut page = core
-        .store
-        .events(&EventQuery {
-            node_ids: vec![600],
-            limit: Some(10_000),
-            ..EventQuery::default()
-        })
-        .unwrap()
-        .events;
-    page.sort_by_key(|e| e.id);
-    let order: Vec<u64> = page
-        .iter()
-        .map(|e| {
-            serde_json::from_str::<serde_json::Value>(&e.data).unwrap()["n"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let order = stored_sequence(&core.store, 600);
     assert_eq!(order, (0..3000).collect::<Vec<_>>());
 }
 
@@ -287,24 +270,7 @@ fn a_full_store_path_stops_reading_instead_of_dropping() {
         highest_backlog <= 52,
         "the path held {highest_backlog} events"
     );
-    let mut events = core
-        .store
-        .events(&EventQuery {
-            node_ids: vec![700],
-            limit: Some(10_000),
-            ..EventQuery::default()
-        })
-        .unwrap()
-        .events;
-    events.sort_by_key(|e| e.id);
-    let order: Vec<u64> = events
-        .iter()
-        .map(|e| {
-            serde_json::from_str::<serde_json::Value>(&e.data).unwrap()["n"]
-                .as_u64()
-                .unwrap()
-        })
-        .collect();
+    let order = stored_sequence(&core.store, 700);
     assert_eq!(
         order,
         (0..1000).collect::<Vec<_>>(),

@@ -103,6 +103,31 @@ pub fn wait_until(within: Duration, what: &str, mut condition: impl FnMut() -> b
     }
 }
 
+/// The `n` of every stored event of `node_id`, in id order.
+pub fn stored_sequence(store: &honeybee_store::Store, node_id: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .events(&honeybee_store::EventQuery {
+                node_ids: vec![node_id],
+                limit: Some(10_000),
+                after,
+                ..honeybee_store::EventQuery::default()
+            })
+            .unwrap();
+        out.extend(page.events.iter().map(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.data).unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        }));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return out,
+        }
+    }
+}
+
 /// A fake node on a blocking socket.
 pub struct FakeNode {
     pub node_id: u64,
