@@ -26,6 +26,7 @@
 //! pot actors reach the fleet model only by message.
 
 pub mod admission;
+pub mod auth;
 pub mod clock;
 pub mod limits;
 pub mod log_limit;
