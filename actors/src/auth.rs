@@ -2,5 +2,6 @@
 //! and lockouts against guessing. Pure logic with an injectable clock; the registry's
 //! `Admission` decision point uses it.
 
+pub mod book;
 pub mod lockout;
 pub mod totp;

@@ -1,0 +1,527 @@
+//! The identity book: who may register, decided as PROTOCOL.md's Authentication section says.
+//! An identity is a secret plus the node ids and the name used with it. Pure: the caller passes
+//! the time, and persists the [`Change`]s a decision returns.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use honeybee_protocol::{NodeId, NodeRegistration, RefusalCode, SecretString};
+
+use super::lockout::{IdentityKey, Lockouts, Outcome};
+use super::totp::{self, CodeCheck};
+
+/// How new identities come in (`auth.enrollment`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrollment {
+    /// Trust on first use: a new identity gets its key in the ack.
+    Open,
+    /// New identities wait for an operator; the first registration after approval gets the key.
+    Approve,
+    /// Only identities an operator enrolled beforehand.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityState {
+    Pending,
+    Active,
+    /// A tombstone: refused in every mode until enrolled again.
+    Revoked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The first node id it was known by (pre-enrolled by name only: a synthetic key).
+    pub key: IdentityKey,
+    pub name: Option<String>,
+    pub node_ids: BTreeSet<NodeId>,
+    pub secret: Option<SecretString>,
+    pub state: IdentityState,
+    /// The last TOTP step accepted (the replay guard).
+    pub last_step: Option<u64>,
+    /// The node has its key (handed in an ack, or out of band at enrollment).
+    pub key_delivered: bool,
+    /// Another identity uses the same name.
+    pub name_shared: bool,
+}
+
+/// Settings of the book (`auth.*`).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub totp: bool,
+    pub enrollment: Enrollment,
+    pub exempt_ids: HashSet<NodeId>,
+    pub exempt_names: HashSet<String>,
+    pub max_failures: u32,
+    pub lockout: Duration,
+    pub max_identities_per_source: u32,
+    pub max_new_per_minute: u32,
+    pub max_nodes: usize,
+}
+
+/// A decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Accept {
+        /// The identity the node registered as.
+        identity: IdentityKey,
+        /// A key handed to the node in this ack.
+        totp_key: Option<SecretString>,
+    },
+    Refuse {
+        code: RefusalCode,
+        reason: String,
+        /// Worth a log line (a lockout starting, a new identity pending); refused retries are
+        /// silent.
+        log: bool,
+    },
+}
+
+/// What a decision changed, for the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Create or replace this identity's record.
+    Upsert(Identity),
+}
+
+/// Registrations' verdicts and the identities behind them.
+#[derive(Debug)]
+pub struct IdentityBook {
+    settings: AuthSettings,
+    identities: HashMap<IdentityKey, Identity>,
+    by_node_id: HashMap<NodeId, IdentityKey>,
+    by_name: HashMap<String, Vec<IdentityKey>>,
+    lockouts: Lockouts,
+    new_by_source: HashMap<IpAddr, (Instant, u32)>,
+    next_synthetic: IdentityKey,
+}
+
+impl IdentityBook {
+    pub fn new(settings: AuthSettings, stored: impl IntoIterator<Item = Identity>) -> Self {
+        let lockouts = Lockouts::new(
+            settings.max_failures,
+            settings.lockout,
+            settings.max_identities_per_source,
+        );
+        let mut book = IdentityBook {
+            settings,
+            identities: HashMap::new(),
+            by_node_id: HashMap::new(),
+            by_name: HashMap::new(),
+            lockouts,
+            new_by_source: HashMap::new(),
+            next_synthetic: u64::MAX,
+        };
+        for identity in stored {
+            book.index(identity);
+        }
+        book
+    }
+
+    fn index(&mut self, identity: Identity) {
+        for id in &identity.node_ids {
+            self.by_node_id.insert(*id, identity.key);
+        }
+        if let Some(name) = &identity.name {
+            let keys = self.by_name.entry(name.clone()).or_default();
+            if !keys.contains(&identity.key) {
+                keys.push(identity.key);
+            }
+        }
+        if identity.node_ids.is_empty() {
+            self.next_synthetic = self.next_synthetic.min(identity.key.saturating_sub(1));
+        }
+        self.identities.insert(identity.key, identity);
+    }
+
+    pub fn get(&self, key: IdentityKey) -> Option<&Identity> {
+        self.identities.get(&key)
+    }
+
+    /// The identity a node id belongs to.
+    pub fn by_node_id(&self, node_id: NodeId) -> Option<&Identity> {
+        self.by_node_id
+            .get(&node_id)
+            .and_then(|k| self.identities.get(k))
+    }
+
+    /// Decides on a registration from `source`; `unix_secs` is the TOTP clock, `now` the
+    /// monotonic one for lockouts and flood limits.
+    pub fn decide(
+        &mut self,
+        reg: &NodeRegistration,
+        source: IpAddr,
+        unix_secs: u64,
+        now: Instant,
+    ) -> (Decision, Vec<Change>) {
+        if let Some(key) = self.by_node_id.get(&reg.node_id).copied() {
+            return self.known(key, reg, source, unix_secs, now);
+        }
+        let named: Vec<IdentityKey> = self
+            .by_name
+            .get(&reg.node_name)
+            .cloned()
+            .unwrap_or_default();
+        if named.iter().any(|k| {
+            self.identities
+                .get(k)
+                .is_some_and(|i| i.state == IdentityState::Revoked)
+        }) {
+            return refuse(RefusalCode::Revoked, "this node was revoked", false);
+        }
+        if self.settings.totp {
+            if let Some(code) = reg.totp_code.as_ref() {
+                for key in &named {
+                    let (decision, changes) =
+                        self.returning(*key, reg, code, source, unix_secs, now);
+                    if let Some(decision) = decision {
+                        return (decision, changes);
+                    }
+                }
+            }
+        }
+        self.enroll_new(reg, source, !named.is_empty(), now)
+    }
+
+    /// A registration from a node id the book knows.
+    fn known(
+        &mut self,
+        key: IdentityKey,
+        reg: &NodeRegistration,
+        source: IpAddr,
+        unix_secs: u64,
+        now: Instant,
+    ) -> (Decision, Vec<Change>) {
+        let Some(identity) = self.identities.get(&key) else {
+            return refuse(RefusalCode::AuthenticationFailed, "unknown identity", false);
+        };
+        match identity.state {
+            IdentityState::Revoked => {
+                return refuse(RefusalCode::Revoked, "this node was revoked", false);
+            }
+            IdentityState::Pending => {
+                return refuse(
+                    RefusalCode::PendingApproval,
+                    "this node waits for an operator's approval",
+                    false,
+                );
+            }
+            IdentityState::Active => {}
+        }
+        if !self.settings.totp || self.exempt(reg) {
+            return accept(key);
+        }
+        if !identity.key_delivered {
+            // Approved (or enrolled without handing the key out): this ack hands it over.
+            let mut identity = identity.clone();
+            identity.key_delivered = true;
+            let totp_key = identity.secret.clone();
+            let change = Change::Upsert(identity.clone());
+            self.identities.insert(key, identity);
+            return (
+                Decision::Accept {
+                    identity: key,
+                    totp_key,
+                },
+                vec![change],
+            );
+        }
+        if let Some(until) = self.lockouts.locked_until(Some(key), source, now) {
+            return locked_out(until, now, false);
+        }
+        let Some(code) = reg.totp_code.as_ref() else {
+            let outcome = self.lockouts.failure(key, source, now);
+            return refuse_failed(
+                "this node is enrolled and must send totp_code",
+                outcome,
+                now,
+            );
+        };
+        match self.verify(key, code, unix_secs) {
+            CodeCheck::Accepted { step } => {
+                self.lockouts.success(key, source);
+                self.accepted_step(key, step, None)
+            }
+            CodeCheck::Replayed => refuse(
+                RefusalCode::AuthenticationFailed,
+                "replayed TOTP code; wait for the next 30 s step",
+                false,
+            ),
+            CodeCheck::Invalid => {
+                let outcome = self.lockouts.failure(key, source, now);
+                refuse_failed("invalid TOTP code", outcome, now)
+            }
+        }
+    }
+
+    /// An unknown node id with the name of an enrolled identity: is it that identity back (a
+    /// real node picks a new id at every start)? `None` when the code is not valid for it
+    /// (that identity is then left untouched).
+    fn returning(
+        &mut self,
+        key: IdentityKey,
+        reg: &NodeRegistration,
+        code: &SecretString,
+        source: IpAddr,
+        unix_secs: u64,
+        now: Instant,
+    ) -> (Option<Decision>, Vec<Change>) {
+        let active = self
+            .identities
+            .get(&key)
+            .is_some_and(|i| i.state == IdentityState::Active && i.secret.is_some());
+        if !active {
+            return (None, Vec::new());
+        }
+        if let Some(until) = self.lockouts.locked_until(Some(key), source, now) {
+            let (decision, changes) = locked_out(until, now, false);
+            return (Some(decision), changes);
+        }
+        match self.verify(key, code, unix_secs) {
+            CodeCheck::Accepted { step } => {
+                self.lockouts.success(key, source);
+                let (decision, changes) = self.accepted_step(key, step, Some(reg.node_id));
+                (Some(decision), changes)
+            }
+            CodeCheck::Replayed => {
+                let (decision, changes) = refuse(
+                    RefusalCode::AuthenticationFailed,
+                    "replayed TOTP code; wait for the next 30 s step",
+                    false,
+                );
+                (Some(decision), changes)
+            }
+            CodeCheck::Invalid => (None, Vec::new()),
+        }
+    }
+
+    fn verify(&self, key: IdentityKey, code: &SecretString, unix_secs: u64) -> CodeCheck {
+        match self.identities.get(&key) {
+            Some(Identity {
+                secret: Some(secret),
+                last_step,
+                ..
+            }) => totp::check(secret, code.expose(), unix_secs, *last_step),
+            _ => CodeCheck::Invalid,
+        }
+    }
+
+    /// Records an accepted step (and a newly linked node id) and accepts.
+    fn accepted_step(
+        &mut self,
+        key: IdentityKey,
+        step: u64,
+        link: Option<NodeId>,
+    ) -> (Decision, Vec<Change>) {
+        let Some(identity) = self.identities.get_mut(&key) else {
+            return refuse(RefusalCode::AuthenticationFailed, "unknown identity", false);
+        };
+        identity.last_step = Some(step);
+        if let Some(node_id) = link {
+            identity.node_ids.insert(node_id);
+            self.by_node_id.insert(node_id, key);
+        }
+        let change = Change::Upsert(identity.clone());
+        (accept(key).0, vec![change])
+    }
+
+    /// A node no identity knows.
+    fn enroll_new(
+        &mut self,
+        reg: &NodeRegistration,
+        source: IpAddr,
+        name_taken: bool,
+        now: Instant,
+    ) -> (Decision, Vec<Change>) {
+        let enrollment = self.settings.enrollment;
+        if self.settings.totp && enrollment == Enrollment::Closed && !self.exempt(reg) {
+            return refuse(
+                RefusalCode::EnrollmentClosed,
+                "this Core only accepts nodes an operator enrolled",
+                false,
+            );
+        }
+        if self.identities.len() >= self.settings.max_nodes {
+            return refuse(
+                RefusalCode::EnrollmentLimit,
+                "this Core holds its maximum of identities (auth.max_nodes)",
+                false,
+            );
+        }
+        if !self.new_allowed(source, now) {
+            return refuse(
+                RefusalCode::EnrollmentLimit,
+                "too many new nodes from this address; retry in a minute",
+                false,
+            );
+        }
+        let issue_key = self.settings.totp && !self.exempt(reg);
+        let state = if issue_key && enrollment == Enrollment::Approve {
+            IdentityState::Pending
+        } else {
+            IdentityState::Active
+        };
+        let identity = Identity {
+            key: reg.node_id,
+            name: Some(reg.node_name.clone()),
+            node_ids: BTreeSet::from([reg.node_id]),
+            secret: issue_key.then(totp::new_secret),
+            state,
+            last_step: None,
+            key_delivered: state == IdentityState::Active,
+            name_shared: name_taken,
+        };
+        let mut changes = vec![Change::Upsert(identity.clone())];
+        if name_taken {
+            changes.extend(self.mark_name_shared(&reg.node_name));
+        }
+        let totp_key = (state == IdentityState::Active)
+            .then(|| identity.secret.clone())
+            .flatten();
+        self.index(identity);
+        match state {
+            IdentityState::Pending => {
+                let (decision, _) = refuse(
+                    RefusalCode::PendingApproval,
+                    "this node waits for an operator's approval",
+                    true,
+                );
+                (decision, changes)
+            }
+            _ => (
+                Decision::Accept {
+                    identity: reg.node_id,
+                    totp_key,
+                },
+                changes,
+            ),
+        }
+    }
+
+    fn mark_name_shared(&mut self, name: &str) -> Vec<Change> {
+        let keys = self.by_name.get(name).cloned().unwrap_or_default();
+        let mut changes = Vec::new();
+        for key in keys {
+            if let Some(identity) = self.identities.get_mut(&key)
+                && !identity.name_shared
+            {
+                identity.name_shared = true;
+                changes.push(Change::Upsert(identity.clone()));
+            }
+        }
+        changes
+    }
+
+    fn new_allowed(&mut self, source: IpAddr, now: Instant) -> bool {
+        let (start, count) = self.new_by_source.entry(source).or_insert((now, 0));
+        if now.duration_since(*start) >= Duration::from_secs(60) {
+            *start = now;
+            *count = 0;
+        }
+        if *count >= self.settings.max_new_per_minute {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+
+    fn exempt(&self, reg: &NodeRegistration) -> bool {
+        self.settings.exempt_ids.contains(&reg.node_id)
+            || self.settings.exempt_names.contains(&reg.node_name)
+    }
+
+    /// Enrolls an identity by node id or name (an operator's act): a fresh secret, handed out
+    /// of band. A tombstone of the same id or name is lifted.
+    pub fn enroll(
+        &mut self,
+        node_id: Option<NodeId>,
+        name: Option<&str>,
+    ) -> (Identity, Vec<Change>) {
+        let existing = node_id.and_then(|id| self.by_node_id.get(&id).copied());
+        let key = existing.unwrap_or_else(|| match node_id {
+            Some(id) => id,
+            None => {
+                let key = self.next_synthetic;
+                self.next_synthetic -= 1;
+                key
+            }
+        });
+        let identity = Identity {
+            key,
+            name: name.map(str::to_owned),
+            node_ids: node_id.into_iter().collect(),
+            secret: Some(totp::new_secret()),
+            state: IdentityState::Active,
+            last_step: None,
+            key_delivered: true,
+            name_shared: false,
+        };
+        self.index(identity.clone());
+        (identity.clone(), vec![Change::Upsert(identity)])
+    }
+
+    /// Approves a pending identity: its next registration gets the key.
+    pub fn approve(&mut self, key: IdentityKey) -> Option<Change> {
+        let identity = self.identities.get_mut(&key)?;
+        if identity.state != IdentityState::Pending {
+            return None;
+        }
+        identity.state = IdentityState::Active;
+        identity.key_delivered = false;
+        Some(Change::Upsert(identity.clone()))
+    }
+
+    /// Revokes an identity: its secret is forgotten and a tombstone stays.
+    pub fn revoke(&mut self, key: IdentityKey) -> Option<Change> {
+        let identity = self.identities.get_mut(&key)?;
+        identity.state = IdentityState::Revoked;
+        identity.secret = None;
+        identity.key_delivered = false;
+        Some(Change::Upsert(identity.clone()))
+    }
+}
+
+fn accept(identity: IdentityKey) -> (Decision, Vec<Change>) {
+    (
+        Decision::Accept {
+            identity,
+            totp_key: None,
+        },
+        Vec::new(),
+    )
+}
+
+fn refuse(code: RefusalCode, reason: &str, log: bool) -> (Decision, Vec<Change>) {
+    (
+        Decision::Refuse {
+            code,
+            reason: reason.to_owned(),
+            log,
+        },
+        Vec::new(),
+    )
+}
+
+fn locked_out(until: Instant, now: Instant, log: bool) -> (Decision, Vec<Change>) {
+    let secs = until.saturating_duration_since(now).as_secs().max(1);
+    refuse(
+        RefusalCode::LockedOut,
+        &format!("too many failed codes; retry in {secs} s"),
+        log,
+    )
+}
+
+/// A failure: refused as AUTHENTICATION_FAILED, or as LOCKED_OUT when it started a lockout (the
+/// one refusal worth a log line).
+fn refuse_failed(reason: &str, outcome: Outcome, now: Instant) -> (Decision, Vec<Change>) {
+    match outcome {
+        Outcome::Counted => refuse(RefusalCode::AuthenticationFailed, reason, false),
+        Outcome::PairLocked { until } | Outcome::SourceLocked { until } => {
+            locked_out(until, now, true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
