@@ -170,14 +170,13 @@ impl IdentityBook {
         }) {
             return refuse(RefusalCode::Revoked, "this node was revoked", false);
         }
-        if self.settings.totp {
-            if let Some(code) = reg.totp_code.as_ref() {
-                for key in &named {
-                    let (decision, changes) =
-                        self.returning(*key, reg, code, source, unix_secs, now);
-                    if let Some(decision) = decision {
-                        return (decision, changes);
-                    }
+        if self.settings.totp
+            && let Some(code) = reg.totp_code.as_ref()
+        {
+            for key in &named {
+                let (decision, changes) = self.returning(*key, reg, code, source, unix_secs, now);
+                if let Some(decision) = decision {
+                    return (decision, changes);
                 }
             }
         }
