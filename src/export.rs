@@ -25,8 +25,9 @@ use crate::api::event::write_event;
 const PAGE: usize = 5_000;
 /// How long the sink sleeps when it has caught up and hears of no commit.
 const IDLE_POLL: Duration = Duration::from_millis(200);
-/// How far back from the end of the file the last line is looked for.
-const TAIL_WINDOW: u64 = 4 << 20;
+/// How far back from the end of the file the last line is looked for (more than two of the
+/// largest events `protocol.max_frame_bytes` allows).
+const TAIL_WINDOW: u64 = 40 << 20;
 
 enum Control {
     /// Reopen the file; answers once it did.
@@ -71,8 +72,15 @@ impl ExportSink {
         })
     }
 
-    /// Reopens the file (after log rotation); returns once the sink writes to the new file.
+    /// Asks the sink to reopen the file (after log rotation); returns at once.
     pub fn reopen(&self) {
+        let (done, _) = mpsc::sync_channel(1);
+        let _ = self.control.send(Control::Reopen(done));
+    }
+
+    /// [`ExportSink::reopen`], returning once the sink writes to the new file (blocks: not for
+    /// async threads).
+    pub fn reopen_and_wait(&self) {
         let (done, reopened) = mpsc::sync_channel(1);
         if self.control.send(Control::Reopen(done)).is_ok() {
             let _ = reopened.recv_timeout(REOPEN_WAIT);
@@ -187,13 +195,33 @@ impl Sink {
         let Some(last) = page.events.last().map(|e| e.id) else {
             return Ok(0);
         };
+        if let Some(first) = page.events.first().map(|e| e.id)
+            && first != self.position + 1
+        {
+            log::warn!(
+                "Export to {}: events {} to {} are no longer in the store (pruned or restored \
+                 from an older backup); continuing with event {first}.",
+                self.path.display(),
+                self.position + 1,
+                first - 1
+            );
+        }
         let mut lines = Vec::with_capacity(page.events.len() * 512);
         for event in &page.events {
             write_event(&mut lines, event);
             lines.push(b'\n');
         }
-        self.file.write_all(&lines)?;
-        self.file.sync_data()?;
+        // A write or sync that fails part way must leave no partial page behind, or the retry
+        // would write those events twice.
+        let before = self.file.metadata()?.len();
+        if let Err(e) = self
+            .file
+            .write_all(&lines)
+            .and_then(|()| self.file.sync_data())
+        {
+            let _ = self.file.set_len(before);
+            return Err(e);
+        }
         self.position = last;
         write_position(&self.position_file, last)?;
         Ok(page.events.len())

@@ -10,7 +10,7 @@ use actix::prelude::*;
 use actix_rt::{Arbiter, ArbiterHandle};
 use honeybee_actors::log_limit::LogLimiter;
 use honeybee_actors::pipeline::Ingest;
-use honeybee_actors::registry::BeginShutdown;
+use honeybee_actors::registry::{BeginShutdown, ListNodes};
 use honeybee_actors::session::{NodeReader, NodeWriter, SessionDeps};
 use honeybee_actors::{
     AcceptAll, ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings,
@@ -190,7 +190,20 @@ impl Core {
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
+        let arbiters = self.arbiters;
+        let _ = tokio::task::spawn_blocking(move || {
+            for arbiter in arbiters {
+                let _ = arbiter.join();
+            }
+        })
+        .await;
         log::info!("Node listener stopped.");
+        // Round trips through the registry: every fleet change sent before them (a session's
+        // end, a pot's last report and the pot actor's answer to it) is queued to the store
+        // before the store closes.
+        for _ in 0..3 {
+            let _ = self.registry.send(ListNodes).await;
+        }
         let storage = self.storage;
         let _ = tokio::task::spawn_blocking(move || storage.close()).await;
     }

@@ -59,7 +59,9 @@ impl Storage {
                     path.clone(),
                     config.storage.dir.join("export-jsonl.position"),
                     store.clone(),
-                    writer.subscribe(),
+                    // Only a wake-up signal: a lagging sink is dropped from the list after a
+                    // few commits (and polls instead), never holding commits in memory.
+                    writer.subscribe_with_capacity(4),
                 )
                 .map_err(StorageError::Export)?,
             ),

@@ -277,3 +277,54 @@ fn a_full_store_path_stops_reading_instead_of_dropping() {
         "nothing dropped, in order"
     );
 }
+
+#[test]
+fn a_burst_of_pot_reports_is_applied_and_stored_in_order() {
+    let core = start_core("");
+    let mut node = FakeNode::connect(core.node_addr, 800);
+    node.register("flappy");
+    let sent: Vec<PotStatus> = (0..40)
+        .map(|i| {
+            if i % 2 == 0 {
+                PotStatus::Running
+            } else {
+                PotStatus::Stopped
+            }
+        })
+        .collect();
+    let burst: String = sent
+        .iter()
+        .map(|s| {
+            let frame =
+                json!({"version": 2, "message": node.pot_status("c1", &s.to_string(), None)});
+            format!("{frame}\n")
+        })
+        .collect();
+    node.send_raw(burst.as_bytes());
+    node.send(json!({"NodeDrop": {}}));
+    node.expect_closed();
+    let expected: Vec<PotStatus> = sent.clone();
+    wait_until(WAIT, "every report applied", || {
+        core.ask(PotHistory {
+            node_id: 800,
+            pot_id: "c1".into(),
+        })
+        .unwrap()
+        .is_some_and(|h| h.iter().map(|t| t.to).collect::<Vec<_>>() == expected)
+    });
+    let dir = core.stop();
+    let store = honeybee_store::Store::open(&dir.path().join("data")).unwrap();
+    let stored: Vec<PotStatus> = store
+        .pot_history(800, "c1")
+        .unwrap()
+        .iter()
+        .map(|t| t.to)
+        .collect();
+    assert_eq!(stored, sent, "stored in the order sent");
+    let fleet = store.load_fleet().unwrap();
+    assert_eq!(
+        fleet.nodes[0].pots[0].pot.status,
+        PotStatus::Stopped,
+        "the last report wins"
+    );
+}

@@ -171,9 +171,14 @@ impl Registry {
             message,
             at: now,
         };
+        // A live actor gets every report, in order (its mailbox is not bounded: the reports are
+        // already bounded by the session reading the node).
         let undelivered = match &entry.actor {
-            Some(actor) => actor.try_send(report).err().map(|e| e.into_inner()),
-            None => Some(report),
+            Some(actor) if actor.connected() => {
+                actor.do_send(report);
+                None
+            }
+            _ => Some(report),
         };
         // No running actor (crashed and waiting for its restart, or given up on): keep the
         // model exact by applying the report to the mirror (the lifecycle is a pure state

@@ -125,7 +125,7 @@ fn reopen_after_rotation_continues_in_a_new_file() {
     }
     let rotated = f.dir.path().join("events.jsonl.1");
     std::fs::rename(f.jsonl(), &rotated).unwrap();
-    sink.reopen();
+    sink.reopen_and_wait();
     append(&f.writer, 50..80);
     sink.finish();
     assert_eq!(exported_ids(&rotated), (1..=50).collect::<Vec<_>>());

@@ -1,6 +1,6 @@
 //! HoneyBee Core's durable store: attack events, their statistics, and the fleet's records
 //! (nodes with all their ids, pots, histories), in one SQLite database (`<dir>/honeybee.db`,
-//! WAL, `synchronous=NORMAL`, versioned migrations applied at open).
+//! WAL, `synchronous=FULL`, versioned migrations applied at open).
 //!
 //! - [`StoreWriter`] owns the only write connection, on its own OS thread. Callers queue
 //!   events and fleet changes through it without blocking; it commits them in batches (at

@@ -54,6 +54,8 @@ pub struct Ingest {
     writer: WriterHandle,
     settings: IngestSettings,
     disk_low: Arc<AtomicBool>,
+    /// The writer refused an event (it stopped): nothing more may be read.
+    writer_gone: Arc<AtomicBool>,
     accepted: Arc<AtomicU64>,
     last_warning: Arc<AtomicU64>,
 }
@@ -67,6 +69,7 @@ impl Ingest {
             writer,
             settings,
             disk_low,
+            writer_gone: Arc::default(),
             accepted: Arc::default(),
             last_warning: Arc::default(),
         }
@@ -86,16 +89,23 @@ impl Ingest {
         self.writer.backlog()
     }
 
-    /// Hands one event to the store writer.
+    /// Hands one event to the store writer. If the writer has stopped, the event is lost (and
+    /// logged by the caller) and from then on the path counts as full, so no more are read.
     pub fn submit(&self, event: NewEvent) -> Result<(), StoreError> {
-        self.writer.append(vec![event])?;
+        if let Err(e) = self.writer.append(vec![event]) {
+            self.writer_gone.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
         self.accepted.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
     pub fn pressure(&self) -> Pressure {
         let backlog = self.writer.backlog();
-        if backlog >= self.settings.max_backlog || self.disk_low.load(Ordering::Relaxed) {
+        if backlog >= self.settings.max_backlog
+            || self.disk_low.load(Ordering::Relaxed)
+            || self.writer_gone.load(Ordering::Relaxed)
+        {
             Pressure::Full
         } else if backlog >= self.settings.max_backlog / 2 {
             Pressure::Busy
