@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus};
+use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus, SecretString};
 
 /// Histories (node status changes, node events, pot transitions) `load_fleet` returns per node
 /// or pot: the newest this many. Node status changes and node events beyond it are deleted as
@@ -98,6 +98,50 @@ pub struct FleetPot {
     pub transitions: Vec<TransitionRow>,
 }
 
+/// Where an identity stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityState {
+    /// Waits for an operator's approval.
+    Pending,
+    Active,
+    /// A tombstone: refused in every mode until enrolled again.
+    Revoked,
+}
+
+impl IdentityState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            IdentityState::Pending => "pending",
+            IdentityState::Active => "active",
+            IdentityState::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(IdentityState::Pending),
+            "active" => Some(IdentityState::Active),
+            "revoked" => Some(IdentityState::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// A node identity: a secret plus the node ids and the name used with it. The secret is kept
+/// only here and by the node; it never leaves the store except to be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityRow {
+    pub key: NodeId,
+    pub name: Option<String>,
+    pub node_ids: Vec<NodeId>,
+    pub secret: Option<SecretString>,
+    pub state: IdentityState,
+    /// The last TOTP step accepted (the replay guard).
+    pub last_step: Option<u64>,
+    pub key_delivered: bool,
+    pub name_shared: bool,
+}
+
 /// A fleet change, queued to the writer in order with the events.
 #[derive(Debug)]
 pub(crate) enum FleetOp {
@@ -107,4 +151,5 @@ pub(crate) enum FleetOp {
     PotTransition(TransitionRow),
     NodeStatus { node_id: NodeId, row: NodeStatusRow },
     NodeEvent { node_id: NodeId, row: NodeEventRow },
+    UpsertIdentity(IdentityRow),
 }

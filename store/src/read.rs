@@ -102,6 +102,11 @@ impl Store {
         self.read(fleet::load)
     }
 
+    /// Every stored node identity (secrets included), in key order.
+    pub fn load_identities(&self) -> Result<Vec<crate::fleet::IdentityRow>, StoreError> {
+        self.read(fleet::load_identities)
+    }
+
     /// Every stored transition of one pot, oldest first.
     pub fn pot_history(
         &self,

@@ -144,6 +144,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX pot_transitions_pot ON pot_transitions (node_id, pot_id, seq);
     ",
+    // 2: node identities (secret, ids, name, state, replay guard).
+    "
+    CREATE TABLE identities (
+        key INTEGER PRIMARY KEY,
+        name TEXT,
+        node_ids TEXT NOT NULL,
+        secret TEXT,
+        state TEXT NOT NULL,
+        last_step INTEGER,
+        key_delivered INTEGER NOT NULL,
+        name_shared INTEGER NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.
@@ -172,9 +185,32 @@ pub(crate) fn open_writer(dir: &Path) -> Result<Connection, StoreError> {
     prepare_dir(dir)?;
     let path = db_path(dir);
     let mut conn = Connection::open(&path).map_err(|e| StoreError::open(&path, &e))?;
+    restrict_to_owner(dir, &path)?;
     configure_writer(&conn).map_err(|e| StoreError::open(&path, &e))?;
     migrate(&mut conn, &path)?;
     Ok(conn)
+}
+
+/// The store holds node secrets: only its owner may read it (SQLite gives the WAL and shared
+/// memory files the database file's mode).
+fn restrict_to_owner(dir: &Path, path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let set = |p: &Path, mode| {
+            fs::set_permissions(p, fs::Permissions::from_mode(mode)).map_err(|source| {
+                StoreError::Directory {
+                    path: p.to_path_buf(),
+                    source,
+                }
+            })
+        };
+        set(dir, 0o700)?;
+        set(path, 0o600)?;
+    }
+    #[cfg(not(unix))]
+    let _ = (dir, path);
+    Ok(())
 }
 
 fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {

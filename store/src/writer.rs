@@ -38,7 +38,9 @@ pub use self::metrics::{COMMIT_SECONDS_BUCKETS, WriterMetrics};
 use self::subscribers::Subscribers;
 use crate::error::StoreError;
 use crate::event::{Committed, NewEvent};
-use crate::fleet::{FleetOp, NodeEventRow, NodeRow, NodeStatusRow, PotRow, TransitionRow};
+use crate::fleet::{
+    FleetOp, IdentityRow, NodeEventRow, NodeRow, NodeStatusRow, PotRow, TransitionRow,
+};
 use crate::read::Store;
 use crate::schema;
 
@@ -278,6 +280,11 @@ impl WriterHandle {
     ) -> Result<(), StoreError> {
         let row = NodeStatusRow { at, from, to };
         self.fleet(FleetOp::NodeStatus { node_id, row })
+    }
+
+    /// Creates or replaces a node identity (secrets included: the store file is private).
+    pub fn upsert_identity(&self, identity: IdentityRow) -> Result<(), StoreError> {
+        self.fleet(FleetOp::UpsertIdentity(identity))
     }
 
     /// Appends a `NodeEvent` (the newest [`crate::HISTORY_LOADED`] per node are kept).

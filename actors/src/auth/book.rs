@@ -2,7 +2,7 @@
 //! An identity is a secret plus the node ids and the name used with it. Pure: the caller passes
 //! the time, and persists the [`Change`]s a decision returns.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -22,29 +22,8 @@ pub enum Enrollment {
     Closed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdentityState {
-    Pending,
-    Active,
-    /// A tombstone: refused in every mode until enrolled again.
-    Revoked,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// The first node id it was known by (pre-enrolled by name only: a synthetic key).
-    pub key: IdentityKey,
-    pub name: Option<String>,
-    pub node_ids: BTreeSet<NodeId>,
-    pub secret: Option<SecretString>,
-    pub state: IdentityState,
-    /// The last TOTP step accepted (the replay guard).
-    pub last_step: Option<u64>,
-    /// The node has its key (handed in an ack, or out of band at enrollment).
-    pub key_delivered: bool,
-    /// Another identity uses the same name.
-    pub name_shared: bool,
-}
+/// An identity as the store keeps it: a secret plus the node ids and the name used with it.
+pub use honeybee_store::{IdentityRow as Identity, IdentityState};
 
 /// Settings of the book (`auth.*`).
 #[derive(Debug, Clone)]
@@ -318,7 +297,9 @@ impl IdentityBook {
         };
         identity.last_step = Some(step);
         if let Some(node_id) = link {
-            identity.node_ids.insert(node_id);
+            if !identity.node_ids.contains(&node_id) {
+                identity.node_ids.push(node_id);
+            }
             self.by_node_id.insert(node_id, key);
         }
         let change = Change::Upsert(identity.clone());
@@ -364,7 +345,7 @@ impl IdentityBook {
         let identity = Identity {
             key: reg.node_id,
             name: Some(reg.node_name.clone()),
-            node_ids: BTreeSet::from([reg.node_id]),
+            node_ids: vec![reg.node_id],
             secret: issue_key.then(totp::new_secret),
             state,
             last_step: None,

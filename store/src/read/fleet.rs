@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus};
+use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus, SecretString};
 use rusqlite::{Connection, params};
 
 use crate::convert::{id_from_sql, id_to_sql, time_from_micros};
 use crate::error::StoreError;
 use crate::fleet::{
-    Fleet, FleetNode, FleetPot, HISTORY_LOADED, NodeEventRow, NodeRow, NodeStatusRow, PotRow,
-    TransitionRow,
+    Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState, NodeEventRow, NodeRow,
+    NodeStatusRow, PotRow, TransitionRow,
 };
 
 fn bad(what: &str, value: &str) -> StoreError {
@@ -172,5 +172,35 @@ pub(crate) fn pot_history(
         });
     }
     out.reverse();
+    Ok(out)
+}
+
+/// Every stored identity, in key order.
+pub(crate) fn load_identities(conn: &Connection) -> Result<Vec<IdentityRow>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT key, name, node_ids, secret, state, last_step, key_delivered, name_shared
+         FROM identities ORDER BY key",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let ids: String = r.get(2)?;
+        let node_ids = ids
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<NodeId>().map_err(|_| bad("identity node id", s)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let state: String = r.get(4)?;
+        out.push(IdentityRow {
+            key: id_from_sql(r.get(0)?),
+            name: r.get(1)?,
+            node_ids,
+            secret: r.get::<_, Option<String>>(3)?.map(SecretString::new),
+            state: IdentityState::parse(&state).ok_or_else(|| bad("identity state", &state))?,
+            last_step: r.get::<_, Option<i64>>(5)?.map(|s| s as u64),
+            key_delivered: r.get(6)?,
+            name_shared: r.get(7)?,
+        });
+    }
     Ok(out)
 }

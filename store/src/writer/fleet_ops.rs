@@ -98,6 +98,29 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
             ])?;
             trim(conn, "node_events", *node_id)
         }
+        FleetOp::UpsertIdentity(i) => {
+            let node_ids: Vec<String> = i.node_ids.iter().map(u64::to_string).collect();
+            conn.prepare_cached(
+                "INSERT INTO identities (key, name, node_ids, secret, state, last_step,
+                     key_delivered, name_shared)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (key) DO UPDATE SET name = excluded.name,
+                     node_ids = excluded.node_ids, secret = excluded.secret,
+                     state = excluded.state, last_step = excluded.last_step,
+                     key_delivered = excluded.key_delivered, name_shared = excluded.name_shared",
+            )?
+            .execute(params![
+                id_to_sql(i.key),
+                i.name,
+                node_ids.join(","),
+                i.secret.as_ref().map(|s| s.expose()),
+                i.state.as_str(),
+                i.last_step.map(|s| i64::try_from(s).unwrap_or(i64::MAX)),
+                i.key_delivered,
+                i.name_shared,
+            ])?;
+            Ok(())
+        }
     }
 }
 

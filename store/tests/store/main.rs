@@ -6,6 +6,7 @@ mod backup;
 mod common;
 mod events;
 mod fleet;
+mod identities;
 mod retention;
 mod schema;
 mod stats;
