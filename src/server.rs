@@ -8,20 +8,22 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_rt::{Arbiter, ArbiterHandle};
+use honeybee_actors::auth::admission::BookAdmission;
+use honeybee_actors::auth::book::{AuthSettings, Enrollment, IdentityBook};
 use honeybee_actors::log_limit::LogLimiter;
 use honeybee_actors::pipeline::Ingest;
 use honeybee_actors::registry::{BeginShutdown, ListNodes};
 use honeybee_actors::session::{NodeReader, NodeWriter, SessionDeps};
 use honeybee_actors::{
-    AcceptAll, ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings,
-    SessionSettings, limited_log,
+    ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings, SessionSettings,
+    limited_log,
 };
 use honeybee_store::Store;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::net::{self, FdLimit, TlsError};
 use crate::storage::{Storage, StorageError};
 
@@ -102,13 +104,18 @@ impl Core {
             config.limits.max_unregistered,
         );
         let (storage, fleet) = Storage::open(config, tuning)?;
+        let identities = storage
+            .store
+            .load_identities()
+            .map_err(StorageError::from)?;
+        let book = IdentityBook::new(auth_settings(config), identities);
         let registry = Registry::new(
             RegistrySettings {
                 strict_version: config.protocol.strict_version,
                 max_nodes: usize::try_from(config.auth.max_nodes).unwrap_or(usize::MAX),
                 ..RegistrySettings::default()
             },
-            Box::new(AcceptAll),
+            Box::new(BookAdmission::new(book, storage.writer())),
             storage.writer(),
             fleet,
         )
@@ -221,6 +228,31 @@ impl Core {
     /// Reopens the export file (SIGHUP).
     pub fn reopen_export(&self) {
         self.storage.reopen_export();
+    }
+}
+
+/// The identity book's settings from `auth.*`. `auth.totp_exempt` entries that are numbers are
+/// node ids (and names, in case a node is called that); others are names.
+fn auth_settings(config: &Config) -> AuthSettings {
+    let auth = &config.auth;
+    AuthSettings {
+        totp: auth.totp,
+        enrollment: match auth.enrollment {
+            config::Enrollment::Open => Enrollment::Open,
+            config::Enrollment::Approve => Enrollment::Approve,
+            config::Enrollment::Closed => Enrollment::Closed,
+        },
+        exempt_ids: auth
+            .totp_exempt
+            .iter()
+            .filter_map(|e| e.parse().ok())
+            .collect(),
+        exempt_names: auth.totp_exempt.iter().cloned().collect(),
+        max_failures: auth.max_failures,
+        lockout: auth.lockout,
+        max_identities_per_source: auth.max_identities_per_source,
+        max_new_per_minute: auth.max_new_per_minute,
+        max_nodes: usize::try_from(auth.max_nodes).unwrap_or(usize::MAX),
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use honeybee_protocol::{NodeRegistration, RefusalCode, SecretString};
+use honeybee_protocol::{NodeId, NodeRegistration, RefusalCode, SecretString};
 
 /// What the registry knows about a registration when it asks.
 #[derive(Debug)]
@@ -21,6 +21,9 @@ pub enum Verdict {
     Accept {
         /// A secret issued to the node with this ack (enrollment).
         totp_key: Option<SecretString>,
+        /// The node this registration is, when it is a known node back under a new id (its
+        /// identity's first id); `None`: the registration's own id.
+        identity: Option<NodeId>,
     },
     Refuse {
         code: RefusalCode,
@@ -40,6 +43,9 @@ pub struct AcceptAll;
 
 impl Admission for AcceptAll {
     fn decide(&mut self, _: &Applicant<'_>) -> Verdict {
-        Verdict::Accept { totp_key: None }
+        Verdict::Accept {
+            totp_key: None,
+            identity: None,
+        }
     }
 }

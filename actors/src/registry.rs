@@ -67,6 +67,8 @@ pub struct Registry {
     /// Every change to the fleet model is queued here, in order (it never blocks).
     store: WriterHandle,
     nodes: HashMap<NodeId, NodeRecord>,
+    /// Every other id a node is known by → its record's id.
+    aliases: HashMap<NodeId, NodeId>,
     shutting_down: bool,
     /// Refusals are logged through this (they cost the sender nothing; keep the log small).
     refusal_log: LogLimiter,
@@ -88,15 +90,32 @@ impl Registry {
         store: WriterHandle,
         fleet: Fleet,
     ) -> Self {
+        let aliases = fleet
+            .nodes
+            .iter()
+            .flat_map(|n| {
+                let primary = n.node.node_id;
+                n.ids
+                    .iter()
+                    .filter(move |id| **id != primary)
+                    .map(move |id| (*id, primary))
+            })
+            .collect();
         let nodes = persist::records_from(fleet, &settings.supervision);
         Registry {
             settings,
             admission,
             store,
             nodes,
+            aliases,
             shutting_down: false,
             refusal_log: LogLimiter::new(20, Duration::from_secs(60)),
         }
+    }
+
+    /// The record id of a node known by `id` (its own, or one it used before).
+    fn resolve(&self, id: NodeId) -> NodeId {
+        self.aliases.get(&id).copied().unwrap_or(id)
     }
 
     fn verdict(&mut self, msg: &Register) -> Verdict {
@@ -106,7 +125,9 @@ impl Registry {
                 reason: format!("this Core speaks version 2 only, got {}", msg.version),
             };
         }
-        let known = self.nodes.contains_key(&msg.registration.node_id);
+        let known = self
+            .nodes
+            .contains_key(&self.resolve(msg.registration.node_id));
         if !known && self.nodes.len() >= self.settings.max_nodes {
             return Verdict::Refuse {
                 code: RefusalCode::EnrollmentLimit,
@@ -301,8 +322,8 @@ impl Handler<Register> for Registry {
         if self.shutting_down || !msg.session.connected() {
             return Err(Refused::Unavailable);
         }
-        let totp_key = match self.verdict(&msg) {
-            Verdict::Accept { totp_key } => totp_key,
+        let (totp_key, identity) = match self.verdict(&msg) {
+            Verdict::Accept { totp_key, identity } => (totp_key, identity),
             Verdict::Refuse { code, reason } => {
                 limited_log!(
                     self.refusal_log,
@@ -316,10 +337,14 @@ impl Handler<Register> for Registry {
         };
         let now = crate::clock::now();
         let reg = &msg.registration;
+        let primary = identity.unwrap_or_else(|| self.resolve(reg.node_id));
+        if primary != reg.node_id && self.aliases.insert(reg.node_id, primary).is_none() {
+            queued(self.store.link_node_id(primary, reg.node_id));
+        }
         let node = self
             .nodes
-            .entry(reg.node_id)
-            .or_insert_with(|| NodeRecord::new(reg, now));
+            .entry(primary)
+            .or_insert_with(|| NodeRecord::new(primary, reg, now));
         if let Some(old) = node.session.take() {
             limited_log!(
                 node.log,
@@ -334,6 +359,7 @@ impl Handler<Register> for Registry {
         node.session = Some(SessionLink {
             id: msg.session_id,
             addr: msg.session.clone(),
+            node_id: reg.node_id,
         });
         let change = node.set_status(NodeStatus::Connected, now);
         queued(self.store.upsert_node(persist::node_row(node)));
@@ -375,7 +401,8 @@ impl Handler<NodeReport> for Registry {
 
     fn handle(&mut self, msg: NodeReport, ctx: &mut Context<Self>) {
         let now = crate::clock::now();
-        let Some(node) = live_node(&mut self.nodes, msg.node_id, msg.session_id) else {
+        let node_id = self.resolve(msg.node_id);
+        let Some(node) = live_node(&mut self.nodes, node_id, msg.session_id) else {
             return;
         };
         node.last_seen = now;
@@ -383,7 +410,7 @@ impl Handler<NodeReport> for Registry {
             Report::Status(status) => {
                 if let Some(change) = node.set_status(status, now) {
                     queued(self.store.upsert_node(persist::node_row(node)));
-                    queued(persist::node_status(&self.store, msg.node_id, &change));
+                    queued(persist::node_status(&self.store, node_id, &change));
                 }
             }
             Report::Event(event) => {
@@ -392,10 +419,10 @@ impl Handler<NodeReport> for Registry {
                     kind: event.kind,
                     message: clip_message(event.message),
                 };
-                queued(persist::node_event(&self.store, msg.node_id, &event));
+                queued(persist::node_event(&self.store, node_id, &event));
                 node.push_event(event);
             }
-            Report::Pot(update) => self.on_pot_report(msg.node_id, update, ctx),
+            Report::Pot(update) => self.on_pot_report(node_id, update, ctx),
             Report::Seen => {}
         }
     }
@@ -405,7 +432,9 @@ impl Handler<SessionEnded> for Registry {
     type Result = ();
 
     fn handle(&mut self, msg: SessionEnded, _: &mut Context<Self>) {
-        let Some(node_id) = msg.node_id else { return };
+        let Some(node_id) = msg.node_id.map(|id| self.resolve(id)) else {
+            return;
+        };
         let Some(node) = live_node(&mut self.nodes, node_id, msg.session_id) else {
             return;
         };
@@ -497,13 +526,13 @@ impl Handler<SendCommand> for Registry {
     fn handle(&mut self, msg: SendCommand, _: &mut Context<Self>) -> Self::Result {
         let node = self
             .nodes
-            .get(&msg.node_id)
+            .get(&self.resolve(msg.node_id))
             .ok_or(RouteError::UnknownNode)?;
         let session = node.session.as_ref().ok_or(RouteError::Offline)?;
         session
             .addr
             .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-                node_id: msg.node_id,
+                node_id: session.node_id,
                 command: msg.command,
             })));
         Ok(())
@@ -524,7 +553,7 @@ impl Handler<Broadcast> for Registry {
                 session
                     .addr
                     .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-                        node_id: node.node_id,
+                        node_id: session.node_id,
                         command: msg.command.clone(),
                     })));
                 reached.push(node.node_id);
@@ -548,7 +577,9 @@ impl Handler<GetNode> for Registry {
     type Result = Option<NodeDetail>;
 
     fn handle(&mut self, msg: GetNode, _: &mut Context<Self>) -> Option<NodeDetail> {
-        self.nodes.get(&msg.node_id).map(NodeRecord::detail)
+        self.nodes
+            .get(&self.resolve(msg.node_id))
+            .map(NodeRecord::detail)
     }
 }
 
@@ -566,7 +597,11 @@ impl Handler<PotHistory> for Registry {
     type Result = Option<Vec<crate::pot::lifecycle::Transition>>;
 
     fn handle(&mut self, msg: PotHistory, _: &mut Context<Self>) -> Self::Result {
-        let pot = self.nodes.get(&msg.node_id)?.pots.get(&msg.pot_id)?;
+        let pot = self
+            .nodes
+            .get(&self.resolve(msg.node_id))?
+            .pots
+            .get(&msg.pot_id)?;
         Some(pot.last.history().cloned().collect())
     }
 }
@@ -585,7 +620,7 @@ impl Handler<InjectFault> for Registry {
     type Result = bool;
 
     fn handle(&mut self, msg: InjectFault, _: &mut Context<Self>) -> bool {
-        let Some(node) = self.nodes.get(&msg.node_id) else {
+        let Some(node) = self.nodes.get(&self.resolve(msg.node_id)) else {
             return false;
         };
         match msg.target {

@@ -15,7 +15,8 @@ use honeybee_core::config::{self, Config};
 use honeybee_core::runtime::CoreThread;
 use serde_json::{Value, json};
 
-/// The settings every test starts from: ephemeral port, short timeouts.
+/// The settings every test starts from: ephemeral port, short timeouts, TOTP off (the
+/// authentication tests turn it on).
 pub const BASE_CONFIG: &str = r#"
 [server]
 host = "127.0.0.1"
@@ -25,6 +26,8 @@ port = 0
 [protocol]
 registration_timeout_secs = 2
 heartbeat_timeout_secs = 5
+[auth]
+totp = false
 "#;
 
 /// A test config: [`BASE_CONFIG`] with `overrides` (TOML, whole sections) replacing keys.

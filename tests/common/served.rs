@@ -107,6 +107,16 @@ impl Served {
         fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
     }
 
+    /// Every log line from now until the process ends.
+    pub fn rest_of_log(&mut self) -> String {
+        let mut out = String::new();
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+
     /// Sends a signal (`"TERM"`, `"KILL"`, `"HUP"`) to the Core.
     pub fn signal(&self, name: &str) {
         let pid = self.core.0.id().to_string();

@@ -329,7 +329,9 @@ impl IdentityBook {
                 false,
             );
         }
-        if !self.new_allowed(source, now) {
+        // With TOTP off every registration is accepted (PROTOCOL.md); flood limits guard
+        // enrollment, which then does not happen.
+        if self.settings.totp && !self.new_allowed(source, now) {
             return refuse(
                 RefusalCode::EnrollmentLimit,
                 "too many new nodes from this address; retry in a minute",

@@ -23,6 +23,8 @@ pub const NODE_HISTORY_LIMIT: usize = 100;
 pub struct SessionLink {
     pub id: u64,
     pub addr: Addr<NodeSession>,
+    /// The id the node registered this session with (commands carry it).
+    pub node_id: NodeId,
 }
 
 #[derive(Debug)]
@@ -61,9 +63,10 @@ pub struct PotEntry {
 }
 
 impl NodeRecord {
-    pub fn new(registration: &NodeRegistration, now: SystemTime) -> Self {
+    /// A new node record under `node_id` (its identity's first id).
+    pub fn new(node_id: NodeId, registration: &NodeRegistration, now: SystemTime) -> Self {
         NodeRecord {
-            node_id: registration.node_id,
+            node_id,
             node_name: registration.node_name.clone(),
             node_type: registration.node_type,
             address: clip(&registration.address, MAX_ADDRESS_BYTES),

@@ -1,0 +1,171 @@
+//! Node authentication end to end: codes computed in the test from the key the Core hands out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::served::Served;
+use common::{FakeNode, start_core, test_config};
+use honeybee_actors::auth::totp;
+use honeybee_actors::registry::{GetNode, ListNodes};
+use honeybee_core::runtime::CoreThread;
+use honeybee_protocol::SecretString;
+use serde_json::{Value, json};
+
+const TOTP_ON: &str = "[auth]\ntotp = true\nenrollment = \"open\"";
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A code for the current step plus `steps_ahead` (the Core accepts one step of skew).
+fn code(key: &str, steps_ahead: u64) -> String {
+    totp::code_at(&SecretString::new(key), unix_now() + 30 * steps_ahead).unwrap()
+}
+
+fn register(node: &mut FakeNode, name: &str, code: Option<String>) -> Value {
+    let mut registration = node.registration(name);
+    if let Some(code) = code {
+        registration["NodeRegistration"]["totp_code"] = json!(code);
+    }
+    node.send(registration);
+    node.expect_message("RegistrationAck")
+}
+
+fn enroll(addr: std::net::SocketAddr, node_id: u64, name: &str) -> String {
+    let mut node = FakeNode::connect(addr, node_id);
+    let ack = register(&mut node, name, Some("123456".into()));
+    assert_eq!(ack["accepted"], true, "{ack}");
+    let key = ack["totp_key"]
+        .as_str()
+        .expect("open enrollment hands out a key")
+        .to_owned();
+    assert!(totp::is_wire_key(&key), "{key}");
+    key
+}
+
+#[test]
+fn open_enrollment_then_codes_then_a_returning_node_under_a_new_id() {
+    let core = start_core(TOTP_ON);
+    let key = enroll(core.node_addr, 1001, "edge-a");
+
+    let mut again = FakeNode::connect(core.node_addr, 1001);
+    let ack = register(&mut again, "edge-a", None);
+    assert_eq!(ack["accepted"], false);
+    assert_eq!(
+        ack["message"],
+        "AUTHENTICATION_FAILED: this node is enrolled and must send totp_code"
+    );
+
+    let mut again = FakeNode::connect(core.node_addr, 1001);
+    let ack = register(&mut again, "edge-a", Some(code(&key, 0)));
+    assert_eq!(ack["accepted"], true, "{ack}");
+    assert!(ack.get("totp_key").is_none(), "the key is handed out once");
+    drop(again);
+
+    // The node restarts under a new random id, keeping its key: the same node comes back.
+    let mut back = FakeNode::connect(core.node_addr, 2002);
+    let ack = register(&mut back, "edge-a", Some(code(&key, 1)));
+    assert_eq!(ack["accepted"], true, "{ack}");
+    assert_eq!(ack["node_id"], 2002);
+    let nodes = core.ask(ListNodes).unwrap();
+    assert_eq!(nodes.len(), 1, "{nodes:?}");
+    assert_eq!(nodes[0].node_id, 1001);
+    let by_new_id = core.ask(GetNode { node_id: 2002 }).unwrap().unwrap();
+    assert_eq!(by_new_id.node.node_id, 1001);
+    assert!(by_new_id.node.connected);
+    // Its frames carry the new id.
+    back.send(back.status("Running"));
+    common::wait_until(Duration::from_secs(5), "status through the new id", || {
+        core.ask(GetNode { node_id: 1001 })
+            .unwrap()
+            .unwrap()
+            .node
+            .status
+            == honeybee_protocol::NodeStatus::Running
+    });
+
+    // Someone else with the name and a wrong code is a new node sharing the name.
+    let mut other = FakeNode::connect(core.node_addr, 3003);
+    let ack = register(&mut other, "edge-a", Some("000000".into()));
+    assert_eq!(ack["accepted"], true, "{ack}");
+    assert!(ack["totp_key"].is_string());
+    assert_eq!(core.ask(ListNodes).unwrap().len(), 2);
+}
+
+#[test]
+fn keys_and_the_replay_guard_survive_a_restart() {
+    let first = start_core(TOTP_ON);
+    let key = enroll(first.node_addr, 4004, "edge-b");
+    let mut node = FakeNode::connect(first.node_addr, 4004);
+    assert_eq!(
+        register(&mut node, "edge-b", Some(code(&key, 0)))["accepted"],
+        true
+    );
+    drop(node);
+    let dir = first.stop();
+
+    let mut config = test_config(TOTP_ON);
+    config.storage.dir = dir.path().join("data");
+    let second = CoreThread::start(config).unwrap();
+    let next = code(&key, 1);
+    let mut node = FakeNode::connect(second.node_addr, 4004);
+    assert_eq!(
+        register(&mut node, "edge-b", Some(next.clone()))["accepted"],
+        true
+    );
+    drop(node);
+    let mut replay = FakeNode::connect(second.node_addr, 4004);
+    let ack = register(&mut replay, "edge-b", Some(next));
+    assert_eq!(ack["accepted"], false);
+    assert!(
+        ack["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("AUTHENTICATION_FAILED: replayed"),
+        "{ack}"
+    );
+}
+
+#[test]
+fn closed_enrollment_refuses_unknown_nodes() {
+    let core = start_core("[auth]\ntotp = true\nenrollment = \"closed\"");
+    let mut node = FakeNode::connect(core.node_addr, 5005);
+    let ack = register(&mut node, "stranger", None);
+    assert_eq!(ack["accepted"], false);
+    assert!(
+        ack["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("ENROLLMENT_CLOSED: "),
+        "{ack}"
+    );
+    assert!(node.expect_closed().is_empty());
+}
+
+#[test]
+fn no_key_or_code_reaches_the_log() {
+    let mut served = Served::start("[auth]\ntotp = true\n", "");
+    let key = enroll(served.addr, 6006, "edge-c");
+    let good = code(&key, 0);
+    let mut node = FakeNode::connect(served.addr, 6006);
+    assert_eq!(
+        register(&mut node, "edge-c", Some(good.clone()))["accepted"],
+        true
+    );
+    for _ in 0..3 {
+        let mut bad = FakeNode::connect(served.addr, 6006);
+        register(&mut bad, "edge-c", Some("000000".into()));
+    }
+    served.signal("TERM");
+    let log = served.rest_of_log();
+    assert!(log.contains("registered"), "the log was captured: {log}");
+    assert!(!log.contains(&key), "the key reached the log");
+    assert!(!log.contains(&good), "a code reached the log");
+    assert!(!log.contains("000000"), "a wrong code reached the log");
+}
