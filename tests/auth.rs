@@ -169,3 +169,132 @@ fn no_key_or_code_reaches_the_log() {
     assert!(!log.contains(&good), "a code reached the log");
     assert!(!log.contains("000000"), "a wrong code reached the log");
 }
+
+use honeybee_actors::admission::{IdentityOp, IdentityOpDone};
+use honeybee_actors::registry::{ListIdentities, Operate};
+use honeybee_store::IdentityState;
+
+fn enrolled_key(done: IdentityOpDone) -> String {
+    match done {
+        IdentityOpDone::Enrolled {
+            totp_key,
+            otpauth_uri,
+            ..
+        } => {
+            assert!(otpauth_uri.expose().starts_with("otpauth://totp/"));
+            totp_key.expose().to_owned()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn approve_mode_waits_for_an_operator() {
+    let core = start_core("[auth]\ntotp = true\nenrollment = \"approve\"");
+    let mut node = FakeNode::connect(core.node_addr, 7007);
+    let ack = register(&mut node, "newbie", None);
+    assert!(
+        ack["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("PENDING_APPROVAL: "),
+        "{ack}"
+    );
+    let pending: Vec<_> = core
+        .ask(ListIdentities)
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.state == IdentityState::Pending)
+        .collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].node_ids, [7007]);
+    assert_eq!(
+        core.ask(Operate(IdentityOp::Approve(7007))).unwrap(),
+        Ok(IdentityOpDone::Done)
+    );
+    let mut node = FakeNode::connect(core.node_addr, 7007);
+    let ack = register(&mut node, "newbie", None);
+    assert_eq!(ack["accepted"], true, "{ack}");
+    let key = ack["totp_key"].as_str().unwrap().to_owned();
+    let mut node = FakeNode::connect(core.node_addr, 7007);
+    assert_eq!(
+        register(&mut node, "newbie", Some(code(&key, 0)))["accepted"],
+        true
+    );
+    // Rejecting someone else leaves them refused.
+    let mut other = FakeNode::connect(core.node_addr, 7008);
+    register(&mut other, "other", None);
+    assert!(core.ask(Operate(IdentityOp::Reject(7008))).unwrap().is_ok());
+    let mut other = FakeNode::connect(core.node_addr, 7008);
+    let ack = register(&mut other, "other", None);
+    assert!(
+        ack["message"].as_str().unwrap().starts_with("REVOKED: "),
+        "{ack}"
+    );
+}
+
+#[test]
+fn revocation_cuts_the_session_and_leaves_a_tombstone_until_re_enrolled() {
+    let core = start_core(TOTP_ON);
+    let key = enroll(core.node_addr, 8008, "doomed");
+    let mut node = FakeNode::connect(core.node_addr, 8008);
+    assert_eq!(
+        register(&mut node, "doomed", Some(code(&key, 0)))["accepted"],
+        true
+    );
+    assert_eq!(
+        core.ask(Operate(IdentityOp::Revoke(8008))).unwrap(),
+        Ok(IdentityOpDone::Done)
+    );
+    node.expect_closed();
+    let mut retry = FakeNode::connect(core.node_addr, 8008);
+    let ack = register(&mut retry, "doomed", Some(code(&key, 1)));
+    assert!(
+        ack["message"].as_str().unwrap().starts_with("REVOKED: "),
+        "{ack}"
+    );
+    let mut renamed = FakeNode::connect(core.node_addr, 8009);
+    let ack = register(&mut renamed, "doomed", None);
+    assert!(
+        ack["message"].as_str().unwrap().starts_with("REVOKED: "),
+        "the name is tombstoned too: {ack}"
+    );
+    // Enrolled again, it is back with a new key.
+    let done = core
+        .ask(Operate(IdentityOp::Enroll {
+            node_id: Some(8008),
+            name: Some("doomed".into()),
+        }))
+        .unwrap()
+        .unwrap();
+    let key = enrolled_key(done);
+    let mut back = FakeNode::connect(core.node_addr, 8008);
+    assert_eq!(
+        register(&mut back, "doomed", Some(code(&key, 0)))["accepted"],
+        true
+    );
+}
+
+#[test]
+fn closed_mode_admits_a_node_enrolled_by_name_under_any_id() {
+    let core = start_core("[auth]\ntotp = true\nenrollment = \"closed\"");
+    let done = core
+        .ask(Operate(IdentityOp::Enroll {
+            node_id: None,
+            name: Some("planned".into()),
+        }))
+        .unwrap()
+        .unwrap();
+    let key = enrolled_key(done);
+    let mut node = FakeNode::connect(core.node_addr, 11364728073201639405);
+    let ack = register(&mut node, "planned", Some(code(&key, 0)));
+    assert_eq!(ack["accepted"], true, "{ack}");
+    assert!(
+        ack.get("totp_key").is_none(),
+        "the key was handed out of band"
+    );
+    assert_eq!(
+        core.ask(ListNodes).unwrap()[0].node_id,
+        11364728073201639405
+    );
+}

@@ -31,10 +31,58 @@ pub enum Verdict {
     },
 }
 
+/// An operator's act on node identities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityOp {
+    /// Pre-enroll by node id and/or name: a fresh key, handed out of band.
+    Enroll {
+        node_id: Option<NodeId>,
+        name: Option<String>,
+    },
+    /// Let a pending node in (its next registration gets its key).
+    Approve(NodeId),
+    /// Refuse a pending node (it stays refused until enrolled).
+    Reject(NodeId),
+    /// Forget a node's key and leave a tombstone.
+    Revoke(NodeId),
+}
+
+/// What an [`IdentityOp`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityOpDone {
+    Enrolled {
+        node_id: Option<NodeId>,
+        name: Option<String>,
+        totp_key: SecretString,
+        otpauth_uri: SecretString,
+    },
+    Done,
+}
+
+/// An identity as operators see it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityView {
+    pub node_ids: Vec<NodeId>,
+    pub name: Option<String>,
+    pub state: honeybee_store::IdentityState,
+    pub name_shared: bool,
+}
+
 /// Decides on registrations. Runs inside the registry actor: it must not block (keep what it
 /// needs in memory; persist asynchronously).
 pub trait Admission: Send + 'static {
     fn decide(&mut self, applicant: &Applicant<'_>) -> Verdict;
+
+    /// Carries out an operator's act; a decision point without identities cannot.
+    fn operate(&mut self, op: IdentityOp) -> Result<IdentityOpDone, String> {
+        let _ = op;
+        Err("node authentication is not configured".to_owned())
+    }
+
+    /// Every identity (for listings and the approval queue).
+    fn identities(&self) -> Vec<IdentityView> {
+        Vec::new()
+    }
 }
 
 /// Accepts every node (until node authentication is configured).

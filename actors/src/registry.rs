@@ -606,6 +606,33 @@ impl Handler<PotHistory> for Registry {
     }
 }
 
+impl Handler<Operate> for Registry {
+    type Result = Result<crate::admission::IdentityOpDone, String>;
+
+    fn handle(&mut self, msg: Operate, _: &mut Context<Self>) -> Self::Result {
+        let revoked = match &msg.0 {
+            crate::admission::IdentityOp::Revoke(node_id) => Some(self.resolve(*node_id)),
+            _ => None,
+        };
+        let done = self.admission.operate(msg.0)?;
+        if let Some(session) = revoked
+            .and_then(|id| self.nodes.get_mut(&id))
+            .and_then(|node| node.session.clone())
+        {
+            session.addr.do_send(CloseSession(EndReason::Revoked));
+        }
+        Ok(done)
+    }
+}
+
+impl Handler<ListIdentities> for Registry {
+    type Result = Vec<crate::admission::IdentityView>;
+
+    fn handle(&mut self, _: ListIdentities, _: &mut Context<Self>) -> Self::Result {
+        self.admission.identities()
+    }
+}
+
 impl Handler<BeginShutdown> for Registry {
     type Result = usize;
 

@@ -7,7 +7,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use honeybee_store::WriterHandle;
 
 use super::book::{Change, Decision, IdentityBook};
-use crate::admission::{Admission, Applicant, Verdict};
+use honeybee_protocol::{NodeId, SecretString};
+use honeybee_store::IdentityState;
+
+use super::totp;
+use crate::admission::{Admission, Applicant, IdentityOp, IdentityOpDone, IdentityView, Verdict};
 use crate::limited_log;
 use crate::log_limit::LogLimiter;
 
@@ -33,6 +37,24 @@ impl BookAdmission {
     }
 }
 
+impl BookAdmission {
+    fn persist(&self, changes: impl IntoIterator<Item = Change>) {
+        for Change::Upsert(identity) in changes {
+            if let Err(e) = self.store.upsert_identity(identity) {
+                log::error!("Cannot queue an identity change for the store: {e}.");
+            }
+        }
+    }
+
+    /// The identity of a node id, for an operator's act on it.
+    fn key_of(&self, node_id: NodeId) -> Result<u64, String> {
+        self.book
+            .by_node_id(node_id)
+            .map(|i| i.key)
+            .ok_or_else(|| format!("no identity for node {node_id}"))
+    }
+}
+
 impl Admission for BookAdmission {
     fn decide(&mut self, applicant: &Applicant<'_>) -> Verdict {
         let reg = applicant.registration;
@@ -41,11 +63,7 @@ impl Admission for BookAdmission {
             .map_or(0, |d| d.as_secs());
         let source = applicant.remote_addr.ip();
         let (decision, changes) = self.book.decide(reg, source, unix, Instant::now());
-        for Change::Upsert(identity) in changes {
-            if let Err(e) = self.store.upsert_identity(identity) {
-                log::error!("Cannot queue an identity change for the store: {e}.");
-            }
-        }
+        self.persist(changes);
         match decision {
             Decision::Accept { identity, totp_key } => {
                 // A node back under a new id is recorded under its identity's first id.
@@ -72,5 +90,72 @@ impl Admission for BookAdmission {
                 Verdict::Refuse { code, reason }
             }
         }
+    }
+
+    fn operate(&mut self, op: IdentityOp) -> Result<IdentityOpDone, String> {
+        match op {
+            IdentityOp::Enroll { node_id, name } => {
+                if node_id.is_none() && name.is_none() {
+                    return Err("enrolling needs a node id or a name".to_owned());
+                }
+                let (identity, changes) = self.book.enroll(node_id, name.as_deref());
+                self.persist(changes);
+                let totp_key = identity.secret.ok_or("enrollment made no key")?;
+                let account = name
+                    .clone()
+                    .or_else(|| node_id.map(|id| id.to_string()))
+                    .unwrap_or_default();
+                let otpauth_uri = SecretString::new(totp::otpauth_uri(&totp_key, &account));
+                log::info!(
+                    "Enrolled node {} by an operator's request.",
+                    name.as_deref()
+                        .map_or_else(|| account.clone(), str::to_owned)
+                );
+                Ok(IdentityOpDone::Enrolled {
+                    node_id,
+                    name,
+                    totp_key,
+                    otpauth_uri,
+                })
+            }
+            IdentityOp::Approve(node_id) => {
+                let change = self
+                    .book
+                    .approve(self.key_of(node_id)?)
+                    .ok_or_else(|| format!("node {node_id} is not waiting for approval"))?;
+                self.persist([change]);
+                Ok(IdentityOpDone::Done)
+            }
+            IdentityOp::Reject(node_id) => {
+                let key = self.key_of(node_id)?;
+                if self.book.get(key).map(|i| i.state) != Some(IdentityState::Pending) {
+                    return Err(format!("node {node_id} is not waiting for approval"));
+                }
+                let change = self.book.revoke(key).ok_or("no such identity")?;
+                self.persist([change]);
+                Ok(IdentityOpDone::Done)
+            }
+            IdentityOp::Revoke(node_id) => {
+                let change = self
+                    .book
+                    .revoke(self.key_of(node_id)?)
+                    .ok_or("no such identity")?;
+                self.persist([change]);
+                log::info!("Revoked node {node_id}; its key is forgotten.");
+                Ok(IdentityOpDone::Done)
+            }
+        }
+    }
+
+    fn identities(&self) -> Vec<IdentityView> {
+        self.book
+            .all()
+            .map(|i| IdentityView {
+                node_ids: i.node_ids.clone(),
+                name: i.name.clone(),
+                state: i.state,
+                name_shared: i.name_shared,
+            })
+            .collect()
     }
 }

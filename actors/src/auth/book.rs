@@ -114,6 +114,11 @@ impl IdentityBook {
         self.identities.insert(identity.key, identity);
     }
 
+    /// Every identity.
+    pub fn all(&self) -> impl Iterator<Item = &Identity> {
+        self.identities.values()
+    }
+
     pub fn get(&self, key: IdentityKey) -> Option<&Identity> {
         self.identities.get(&key)
     }

@@ -142,3 +142,14 @@ pub enum FaultTarget {
     Session,
     Pot(String),
 }
+
+/// An operator's act on node identities (enroll, approve, reject, revoke). Revoking also cuts
+/// the node's live session at once.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<crate::admission::IdentityOpDone, String>")]
+pub struct Operate(pub crate::admission::IdentityOp);
+
+/// Every node identity, without secrets.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<crate::admission::IdentityView>")]
+pub struct ListIdentities;

@@ -28,6 +28,8 @@ pub enum EndReason {
     Replaced,
     /// The Core is shutting down.
     Shutdown,
+    /// An operator revoked the node.
+    Revoked,
     /// The node left more output unread than the session may hold for it.
     OutputBacklog,
     /// The session actor died without ending normally (a panic).
@@ -47,6 +49,7 @@ impl fmt::Display for EndReason {
             EndReason::FramingOverflow => f.write_str("overlong line without a newline"),
             EndReason::Replaced => f.write_str("replaced by a newer connection"),
             EndReason::Shutdown => f.write_str("Core shutting down"),
+            EndReason::Revoked => f.write_str("revoked by an operator"),
             EndReason::OutputBacklog => f.write_str("the node does not read what it is sent"),
             EndReason::Crashed => f.write_str("session crashed"),
         }
