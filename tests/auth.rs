@@ -298,3 +298,36 @@ fn closed_mode_admits_a_node_enrolled_by_name_under_any_id() {
         11364728073201639405
     );
 }
+
+#[test]
+fn sessions_replacing_each_other_from_different_addresses_raise_a_clone_alert() {
+    let core = start_core("");
+    let mut seen = Vec::new();
+    for i in 0..5u8 {
+        let from = std::net::IpAddr::from([127, 0, 0, 2 + i % 2]);
+        let mut node = FakeNode::connect_from(core.node_addr, from, 9009);
+        node.register("twin");
+        seen.push(node);
+        let clone = core
+            .ask(GetNode { node_id: 9009 })
+            .unwrap()
+            .unwrap()
+            .node
+            .possible_clone;
+        // The fourth replacement from elsewhere (the fifth session) is past the tolerance.
+        assert_eq!(clone, i >= 4, "after session {}", i + 1);
+    }
+    // A node reconnecting from its own address is no clone.
+    let core = start_core("");
+    for _ in 0..6 {
+        FakeNode::connect(core.node_addr, 9010).register("steady");
+    }
+    assert!(
+        !core
+            .ask(GetNode { node_id: 9010 })
+            .unwrap()
+            .unwrap()
+            .node
+            .possible_clone
+    );
+}

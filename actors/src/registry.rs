@@ -354,6 +354,18 @@ impl Handler<Register> for Registry {
                 msg.remote_addr
             );
             old.addr.do_send(CloseSession(EndReason::Replaced));
+            let elsewhere = node
+                .remote_addr
+                .is_some_and(|a| a.ip() != msg.remote_addr.ip());
+            if elsewhere && node.replaced_from_elsewhere(Instant::now()) && !node.clone_alert {
+                node.clone_alert = true;
+                log::warn!(
+                    "ALERT possible clone: node {primary} ({}) keeps replacing its own sessions \
+                     from different addresses (now {}); two hosts may share its key.",
+                    honeybee_protocol::error::sanitize(&node.node_name, 128),
+                    msg.remote_addr.ip()
+                );
+            }
         }
         node.update_from(reg, msg.version, msg.remote_addr, now);
         node.session = Some(SessionLink {

@@ -152,6 +152,23 @@ impl FakeNode {
         FakeNode::over(Box::new(stream), node_id)
     }
 
+    /// Connects over plain TCP from a chosen local address (127.0.0.0/8 has many).
+    pub fn connect_from(addr: SocketAddr, local: std::net::IpAddr, node_id: u64) -> FakeNode {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let stream = runtime.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::new(local, 0)).unwrap();
+            socket.connect(addr).await.unwrap()
+        });
+        let stream = stream.into_std().unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        FakeNode::over(Box::new(stream), node_id)
+    }
+
     /// Wraps an established stream (e.g. TLS).
     pub fn over(stream: Box<dyn ReadWrite>, node_id: u64) -> FakeNode {
         FakeNode {

@@ -18,6 +18,11 @@ use crate::text::{MAX_ADDRESS_BYTES, clip};
 /// Entries kept of a node's status history and of its node events.
 pub const NODE_HISTORY_LIMIT: usize = 100;
 
+/// Replacements from other addresses tolerated within [`CLONE_WINDOW`].
+pub const CLONE_REPLACEMENTS: usize = 3;
+/// The clone watch's window.
+pub const CLONE_WINDOW: Duration = Duration::from_secs(600);
+
 /// The live session of a node.
 #[derive(Debug, Clone)]
 pub struct SessionLink {
@@ -45,6 +50,10 @@ pub struct NodeRecord {
     pub node_events: VecDeque<NodeEventRecord>,
     /// This node's log lines (connects, disconnects, anomalies) are rate limited.
     pub log: LogLimiter,
+    /// When a session of this node was replaced by one from another address (clone watch).
+    pub replaced_from_elsewhere: VecDeque<std::time::Instant>,
+    /// A possible clone is being reported.
+    pub clone_alert: bool,
 }
 
 /// A pot: its actor (when running) and the mirror of its last known state.
@@ -81,6 +90,8 @@ impl NodeRecord {
             status_history: VecDeque::new(),
             node_events: VecDeque::new(),
             log: LogLimiter::new(10, Duration::from_secs(60)),
+            replaced_from_elsewhere: VecDeque::new(),
+            clone_alert: false,
         }
     }
 
@@ -102,7 +113,24 @@ impl NodeRecord {
             status_history: VecDeque::new(),
             node_events: VecDeque::new(),
             log: LogLimiter::new(10, Duration::from_secs(60)),
+            replaced_from_elsewhere: VecDeque::new(),
+            clone_alert: false,
         }
+    }
+
+    /// Notes that a session of this node was replaced by one from another address; true when
+    /// that happened more than [`CLONE_REPLACEMENTS`] times within [`CLONE_WINDOW`] (two
+    /// nodes holding the same key take turns).
+    pub fn replaced_from_elsewhere(&mut self, now: std::time::Instant) -> bool {
+        let window = &mut self.replaced_from_elsewhere;
+        window.push_back(now);
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > CLONE_WINDOW)
+        {
+            window.pop_front();
+        }
+        window.len() > CLONE_REPLACEMENTS
     }
 
     /// Takes what a (re)registration says about the node.
@@ -157,6 +185,7 @@ impl NodeRecord {
             last_seen: self.last_seen,
             registered_at: self.registered_at,
             pot_count: self.pots.len(),
+            possible_clone: self.clone_alert,
         }
     }
 

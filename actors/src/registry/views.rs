@@ -20,6 +20,8 @@ pub struct NodeView {
     pub last_seen: SystemTime,
     pub registered_at: SystemTime,
     pub pot_count: usize,
+    /// Sessions of this node keep replacing each other from different addresses.
+    pub possible_clone: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
