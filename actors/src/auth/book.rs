@@ -64,6 +64,10 @@ pub enum Change {
     Upsert(Identity),
 }
 
+/// Identities enrolled by name only get keys from the top of the u64 range down (a node id
+/// that lands there is still told apart: keys are never reused).
+const SYNTHETIC_FLOOR: IdentityKey = u64::MAX - (1 << 32);
+
 /// Registrations' verdicts and the identities behind them.
 #[derive(Debug)]
 pub struct IdentityBook {
@@ -108,7 +112,7 @@ impl IdentityBook {
                 keys.push(identity.key);
             }
         }
-        if identity.node_ids.is_empty() {
+        if identity.key >= SYNTHETIC_FLOOR {
             self.next_synthetic = self.next_synthetic.min(identity.key.saturating_sub(1));
         }
         self.identities.insert(identity.key, identity);
@@ -349,8 +353,15 @@ impl IdentityBook {
         } else {
             IdentityState::Active
         };
+        // An identity's key is its first node id, unless that key is taken (by a name-only
+        // enrollment's synthetic key).
+        let key = if self.identities.contains_key(&reg.node_id) {
+            self.synthetic_key()
+        } else {
+            reg.node_id
+        };
         let identity = Identity {
-            key: reg.node_id,
+            key,
             name: Some(reg.node_name.clone()),
             node_ids: vec![reg.node_id],
             secret: issue_key.then(totp::new_secret),
@@ -378,7 +389,7 @@ impl IdentityBook {
             }
             _ => (
                 Decision::Accept {
-                    identity: reg.node_id,
+                    identity: key,
                     totp_key,
                 },
                 changes,
@@ -426,14 +437,11 @@ impl IdentityBook {
         name: Option<&str>,
     ) -> (Identity, Vec<Change>) {
         let existing = node_id.and_then(|id| self.by_node_id.get(&id).copied());
-        let key = existing.unwrap_or_else(|| match node_id {
-            Some(id) => id,
-            None => {
-                let key = self.next_synthetic;
-                self.next_synthetic -= 1;
-                key
-            }
-        });
+        let key = match (existing, node_id) {
+            (Some(key), _) => key,
+            (None, Some(id)) if !self.identities.contains_key(&id) => id,
+            _ => self.synthetic_key(),
+        };
         let identity = Identity {
             key,
             name: name.map(str::to_owned),
@@ -446,6 +454,16 @@ impl IdentityBook {
         };
         self.index(identity.clone());
         (identity.clone(), vec![Change::Upsert(identity)])
+    }
+
+    /// A key no identity has.
+    fn synthetic_key(&mut self) -> IdentityKey {
+        while self.identities.contains_key(&self.next_synthetic) {
+            self.next_synthetic -= 1;
+        }
+        let key = self.next_synthetic;
+        self.next_synthetic -= 1;
+        key
     }
 
     /// Approves a pending identity: its next registration gets the key.
