@@ -108,7 +108,12 @@ impl Core {
             .store
             .load_identities()
             .map_err(StorageError::from)?;
-        let book = IdentityBook::new(auth_settings(config), identities);
+        let mut book = IdentityBook::new(auth_settings(config), identities);
+        book.guard_after_restart(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        );
         let registry = Registry::new(
             RegistrySettings {
                 strict_version: config.protocol.strict_version,

@@ -129,6 +129,14 @@ impl Registry {
             .nodes
             .contains_key(&self.resolve(msg.registration.node_id));
         if !known && self.nodes.len() >= self.settings.max_nodes {
+            limited_log!(
+                self.refusal_log,
+                warn,
+                "Refused node {} from {}: auth.max_nodes ({}) reached.",
+                msg.registration.node_id,
+                msg.remote_addr,
+                self.settings.max_nodes
+            );
             return Verdict::Refuse {
                 code: RefusalCode::EnrollmentLimit,
                 reason: format!(
@@ -324,16 +332,8 @@ impl Handler<Register> for Registry {
         }
         let (totp_key, identity) = match self.verdict(&msg) {
             Verdict::Accept { totp_key, identity } => (totp_key, identity),
-            Verdict::Refuse { code, reason } => {
-                limited_log!(
-                    self.refusal_log,
-                    info,
-                    "Refused registration of node {} from {}: {code}.",
-                    msg.registration.node_id,
-                    msg.remote_addr
-                );
-                return Err(Refused::Ack(code.message(&reason)));
-            }
+            // The decision point logs what is worth logging (a refused retry costs nothing).
+            Verdict::Refuse { code, reason } => return Err(Refused::Ack(code.message(&reason))),
         };
         let now = crate::clock::now();
         let reg = &msg.registration;

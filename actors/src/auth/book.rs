@@ -118,6 +118,17 @@ impl IdentityBook {
         self.identities.insert(identity.key, identity);
     }
 
+    /// After a restart the replay guard may have lost the last accepted steps (they are
+    /// committed with the next batch, up to one commit interval after the ack): no code for a
+    /// step up to the next one is accepted again, so a code captured before a crash cannot be
+    /// replayed. Nodes get in with the code after that (within a minute).
+    pub fn guard_after_restart(&mut self, unix_secs: u64) {
+        let floor = unix_secs / totp::STEP_SECS + 1;
+        for identity in self.identities.values_mut().filter(|i| i.secret.is_some()) {
+            identity.last_step = Some(identity.last_step.map_or(floor, |s| s.max(floor)));
+        }
+    }
+
     /// Every identity.
     pub fn all(&self) -> impl Iterator<Item = &Identity> {
         self.identities.values()
@@ -143,7 +154,13 @@ impl IdentityBook {
         unix_secs: u64,
         now: Instant,
     ) -> (Decision, Vec<Change>) {
-        if let Some(key) = self.by_node_id.get(&reg.node_id).copied() {
+        let known = self.by_node_id.get(&reg.node_id).copied();
+        if !self.settings.totp {
+            // PROTOCOL.md: with TOTP off every registration is accepted and no key is handed
+            // out; no identity is made or changed.
+            return accept(known.unwrap_or(reg.node_id));
+        }
+        if let Some(key) = known {
             return self.known(key, reg, source, unix_secs, now);
         }
         let named: Vec<IdentityKey> = self
@@ -151,22 +168,22 @@ impl IdentityBook {
             .get(&reg.node_name)
             .cloned()
             .unwrap_or_default();
-        if named.iter().any(|k| {
-            self.identities
-                .get(k)
-                .is_some_and(|i| i.state == IdentityState::Revoked)
-        }) {
-            return refuse(RefusalCode::Revoked, "this node was revoked", false);
-        }
-        if self.settings.totp
-            && let Some(code) = reg.totp_code.as_ref()
-        {
+        // A node back under a new id first: a valid code for an active identity of that name
+        // wins over a tombstone another identity left on the name.
+        if let Some(code) = reg.totp_code.as_ref() {
             for key in &named {
                 let (decision, changes) = self.returning(*key, reg, code, source, unix_secs, now);
                 if let Some(decision) = decision {
                     return (decision, changes);
                 }
             }
+        }
+        if named.iter().any(|k| {
+            self.identities
+                .get(k)
+                .is_some_and(|i| i.state == IdentityState::Revoked)
+        }) {
+            return refuse(RefusalCode::Revoked, "this node was revoked", false);
         }
         self.enroll_new(reg, source, !named.is_empty(), now)
     }
@@ -196,10 +213,35 @@ impl IdentityBook {
             }
             IdentityState::Active => {}
         }
-        if !self.settings.totp || self.exempt(reg) {
+        if self.exempt_identity(identity, reg) {
             return accept(key);
         }
+        if identity.secret.is_none() {
+            // Made while exempt: it gets a key now, unless only operators hand out keys.
+            if self.settings.enrollment == Enrollment::Closed {
+                return refuse(
+                    RefusalCode::AuthenticationFailed,
+                    "this node has no key; an operator must enroll it",
+                    false,
+                );
+            }
+            let mut identity = identity.clone();
+            identity.secret = Some(totp::new_secret());
+            identity.key_delivered = false;
+            self.identities.insert(key, identity);
+        }
+        let Some(identity) = self.identities.get(&key) else {
+            return refuse(RefusalCode::AuthenticationFailed, "unknown identity", false);
+        };
         if !identity.key_delivered {
+            // The key goes only to a registration under the name the identity was made with.
+            if identity.name.as_ref().is_some_and(|n| *n != reg.node_name) {
+                return refuse(
+                    RefusalCode::AuthenticationFailed,
+                    "this node's key waits for a registration under its own name",
+                    false,
+                );
+            }
             // Approved (or enrolled without handing the key out): this ack hands it over.
             let mut identity = identity.clone();
             identity.key_delivered = true;
@@ -219,11 +261,7 @@ impl IdentityBook {
         }
         let Some(code) = reg.totp_code.as_ref() else {
             let outcome = self.lockouts.failure(key, source, now);
-            return refuse_failed(
-                "this node is enrolled and must send totp_code",
-                outcome,
-                now,
-            );
+            return refuse_failed("this node is enrolled and must send totp_code", outcome);
         };
         match self.verify(key, code, unix_secs) {
             CodeCheck::Accepted { step } => {
@@ -237,7 +275,7 @@ impl IdentityBook {
             ),
             CodeCheck::Invalid => {
                 let outcome = self.lockouts.failure(key, source, now);
-                refuse_failed("invalid TOTP code", outcome, now)
+                refuse_failed("invalid TOTP code", outcome)
             }
         }
     }
@@ -261,9 +299,10 @@ impl IdentityBook {
         if !active {
             return (None, Vec::new());
         }
-        if let Some(until) = self.lockouts.locked_until(Some(key), source, now) {
-            let (decision, changes) = locked_out(until, now, false);
-            return (Some(decision), changes);
+        // A locked pair is not tried at all: guessing through new ids is counted like any
+        // other failure.
+        if self.lockouts.locked_until(Some(key), source, now).is_some() {
+            return (None, Vec::new());
         }
         match self.verify(key, code, unix_secs) {
             CodeCheck::Accepted { step } => {
@@ -279,7 +318,10 @@ impl IdentityBook {
                 );
                 (Some(decision), changes)
             }
-            CodeCheck::Invalid => (None, Vec::new()),
+            CodeCheck::Invalid => {
+                self.lockouts.failure(key, source, now);
+                (None, Vec::new())
+            }
         }
     }
 
@@ -324,7 +366,7 @@ impl IdentityBook {
         now: Instant,
     ) -> (Decision, Vec<Change>) {
         let enrollment = self.settings.enrollment;
-        if self.settings.totp && enrollment == Enrollment::Closed && !self.exempt(reg) {
+        if enrollment == Enrollment::Closed && !self.exempt(reg) {
             return refuse(
                 RefusalCode::EnrollmentClosed,
                 "this Core only accepts nodes an operator enrolled",
@@ -338,16 +380,14 @@ impl IdentityBook {
                 false,
             );
         }
-        // With TOTP off every registration is accepted (PROTOCOL.md); flood limits guard
-        // enrollment, which then does not happen.
-        if self.settings.totp && !self.new_allowed(source, now) {
+        if !self.new_allowed(source, now) {
             return refuse(
                 RefusalCode::EnrollmentLimit,
                 "too many new nodes from this address; retry in a minute",
                 false,
             );
         }
-        let issue_key = self.settings.totp && !self.exempt(reg);
+        let issue_key = !self.exempt(reg);
         let state = if issue_key && enrollment == Enrollment::Approve {
             IdentityState::Pending
         } else {
@@ -424,9 +464,20 @@ impl IdentityBook {
         true
     }
 
+    /// A new node is exempt by its id, or by a listed name (an explicit hole operators open
+    /// for nodes that cannot do TOTP).
     fn exempt(&self, reg: &NodeRegistration) -> bool {
         self.settings.exempt_ids.contains(&reg.node_id)
             || self.settings.exempt_names.contains(&reg.node_name)
+    }
+
+    /// A known identity is exempt by the registering id, or by its own stored name — never by
+    /// a name the registration merely claims.
+    fn exempt_identity(&self, identity: &Identity, reg: &NodeRegistration) -> bool {
+        self.settings.exempt_ids.contains(&reg.node_id)
+            || identity.name.as_ref().is_some_and(|name| {
+                *name == reg.node_name && self.settings.exempt_names.contains(name)
+            })
     }
 
     /// Enrolls an identity by node id or name (an operator's act): a fresh secret, handed out
@@ -442,18 +493,53 @@ impl IdentityBook {
             (None, Some(id)) if !self.identities.contains_key(&id) => id,
             _ => self.synthetic_key(),
         };
+        let previous = self.identities.get(&key);
+        let mut node_ids = previous.map(|i| i.node_ids.clone()).unwrap_or_default();
+        if let Some(id) = node_id
+            && !node_ids.contains(&id)
+        {
+            node_ids.push(id);
+        }
+        let name = name
+            .map(str::to_owned)
+            .or_else(|| previous.and_then(|i| i.name.clone()));
         let identity = Identity {
             key,
-            name: name.map(str::to_owned),
-            node_ids: node_id.into_iter().collect(),
+            name: name.clone(),
+            node_ids,
             secret: Some(totp::new_secret()),
             state: IdentityState::Active,
+            // A new secret: the old one's accepted steps mean nothing for it.
             last_step: None,
             key_delivered: true,
             name_shared: false,
         };
+        let mut changes = Vec::new();
+        if let Some(name) = &name {
+            changes.extend(self.lift_name_tombstones(name, key));
+        }
         self.index(identity.clone());
-        (identity.clone(), vec![Change::Upsert(identity)])
+        changes.push(Change::Upsert(identity.clone()));
+        (identity, changes)
+    }
+
+    /// Revoked identities other than `keep` give up `name` (enrolling it again lifts the
+    /// tombstone on the name; the revoked ids stay refused).
+    fn lift_name_tombstones(&mut self, name: &str, keep: IdentityKey) -> Vec<Change> {
+        let keys = self.by_name.get(name).cloned().unwrap_or_default();
+        let mut changes = Vec::new();
+        for key in keys.into_iter().filter(|k| *k != keep) {
+            if let Some(identity) = self.identities.get_mut(&key)
+                && identity.state == IdentityState::Revoked
+            {
+                identity.name = None;
+                changes.push(Change::Upsert(identity.clone()));
+                if let Some(list) = self.by_name.get_mut(name) {
+                    list.retain(|k| *k != key);
+                }
+            }
+        }
+        changes
     }
 
     /// A key no identity has.
@@ -519,13 +605,11 @@ fn locked_out(until: Instant, now: Instant, log: bool) -> (Decision, Vec<Change>
 
 /// A failure: refused as AUTHENTICATION_FAILED, or as LOCKED_OUT when it started a lockout (the
 /// one refusal worth a log line).
-fn refuse_failed(reason: &str, outcome: Outcome, now: Instant) -> (Decision, Vec<Change>) {
-    match outcome {
-        Outcome::Counted => refuse(RefusalCode::AuthenticationFailed, reason, false),
-        Outcome::PairLocked { until } | Outcome::SourceLocked { until } => {
-            locked_out(until, now, true)
-        }
-    }
+fn refuse_failed(reason: &str, outcome: Outcome) -> (Decision, Vec<Change>) {
+    // The attempt that starts a lockout still hears what was wrong with it (and is the one
+    // worth a log line); the attempts after it are refused as LOCKED_OUT.
+    let starts_lockout = !matches!(outcome, Outcome::Counted);
+    refuse(RefusalCode::AuthenticationFailed, reason, starts_lockout)
 }
 
 #[cfg(test)]

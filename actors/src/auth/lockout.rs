@@ -46,6 +46,8 @@ pub struct Lockouts {
     max_identities_per_source: u32,
     pairs: HashMap<(IdentityKey, IpAddr), Failures>,
     sources: HashMap<IpAddr, SourceFailures>,
+    /// Size at which the next sweep runs (doubles with what survives a sweep: amortised O(1)).
+    sweep_at: usize,
 }
 
 impl Lockouts {
@@ -56,6 +58,7 @@ impl Lockouts {
             max_identities_per_source: max_identities_per_source.max(1),
             pairs: HashMap::new(),
             sources: HashMap::new(),
+            sweep_at: SWEEP_ABOVE,
         }
     }
 
@@ -87,7 +90,11 @@ impl Lockouts {
             count: 0,
             locked_until: None,
         });
-        if now.duration_since(pair.first) >= window || pair.locked_until.is_some_and(|u| u <= now) {
+        let pair_expired = match pair.locked_until {
+            Some(until) => until <= now,
+            None => now.duration_since(pair.first) >= window,
+        };
+        if pair_expired {
             *pair = Failures {
                 first: now,
                 count: 0,
@@ -105,7 +112,11 @@ impl Lockouts {
             identities: HashSet::new(),
             locked_until: None,
         });
-        if now.duration_since(src.first) >= window || src.locked_until.is_some_and(|u| u <= now) {
+        let source_expired = match src.locked_until {
+            Some(until) => until <= now,
+            None => now.duration_since(src.first) >= window,
+        };
+        if source_expired {
             *src = SourceFailures {
                 first: now,
                 identities: HashSet::new(),
@@ -140,7 +151,7 @@ impl Lockouts {
 
     /// Forgets what has expired, once the maps grow.
     fn sweep(&mut self, now: Instant) {
-        if self.pairs.len() + self.sources.len() < SWEEP_ABOVE {
+        if self.pairs.len() + self.sources.len() < self.sweep_at {
             return;
         }
         let window = self.window;
@@ -149,6 +160,7 @@ impl Lockouts {
         };
         self.pairs.retain(|_, p| live(p.first, p.locked_until));
         self.sources.retain(|_, s| live(s.first, s.locked_until));
+        self.sweep_at = SWEEP_ABOVE.max(2 * (self.pairs.len() + self.sources.len()));
     }
 }
 
@@ -235,7 +247,14 @@ mod tests {
         for id in 0..(SWEEP_ABOVE as u64) {
             l.failure(id, A, t0);
         }
-        l.failure(0, B, t0 + Duration::from_secs(2));
-        assert!(l.tracked() <= 3, "{}", l.tracked());
+        // The sweep runs once the maps reach their threshold, with the expired entries gone.
+        for id in 0..=(SWEEP_ABOVE as u64) {
+            l.failure(id, B, t0 + Duration::from_secs(2));
+        }
+        assert!(l.tracked() <= SWEEP_ABOVE + 2, "{}", l.tracked());
+        assert!(
+            l.pairs.keys().all(|(_, source)| *source == B),
+            "A's entries were swept"
+        );
     }
 }

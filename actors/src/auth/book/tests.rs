@@ -141,10 +141,11 @@ fn failures_lock_out_the_pair_until_the_lockout_expires() {
         [
             AuthenticationFailed,
             AuthenticationFailed,
-            LockedOut,
+            AuthenticationFailed,
             LockedOut,
             LockedOut
-        ]
+        ],
+        "the failure that starts a lockout still hears what was wrong"
     );
     assert_eq!(logged, 1, "one log line per lockout");
     // Even a valid code waits out the lockout; another source is not affected.
@@ -377,4 +378,131 @@ fn secrets_never_appear_in_decisions_debug_output() {
     };
     let printed = format!("{d:?} {changes:?}");
     assert!(!printed.contains(key.expose()), "{printed}");
+}
+
+#[test]
+fn an_exempt_name_does_not_speak_for_another_node() {
+    let now = Instant::now();
+    let mut s = settings(Enrollment::Open);
+    s.exempt_names.insert("legacy".into());
+    let mut book = IdentityBook::new(s, []);
+    enroll_open(&mut book, 1, "edge", now);
+    assert_eq!(
+        refusal(&book.decide(&reg(1, "legacy", None), SRC, T, now).0),
+        Some(RefusalCode::AuthenticationFailed)
+    );
+    // The exempt node itself gets in without a code, every time.
+    for _ in 0..2 {
+        assert_eq!(
+            refusal(&book.decide(&reg(9, "legacy", None), SRC, T, now).0),
+            None
+        );
+    }
+}
+
+#[test]
+fn guessing_codes_through_new_ids_is_locked_out() {
+    let now = Instant::now();
+    let mut book = IdentityBook::new(settings(Enrollment::Closed), []);
+    let (identity, _) = book.enroll(None, Some("target"));
+    let key = identity.secret.unwrap();
+    for guess in 0..3u64 {
+        let (d, _) = book.decide(
+            &reg(1000 + guess, "target", Some(format!("{guess:06}"))),
+            SRC,
+            T,
+            now,
+        );
+        assert_eq!(refusal(&d), Some(RefusalCode::EnrollmentClosed));
+    }
+    // Locked after max_failures (3): even the right code is no longer tried from there.
+    let right = code(&key, T);
+    assert_eq!(
+        refusal(
+            &book
+                .decide(&reg(2000, "target", right.clone()), SRC, T, now)
+                .0
+        ),
+        Some(RefusalCode::EnrollmentClosed)
+    );
+    assert_eq!(
+        refusal(&book.decide(&reg(2000, "target", right), OTHER, T, now).0),
+        None
+    );
+}
+
+#[test]
+fn an_approved_key_goes_only_to_the_pending_name() {
+    let now = Instant::now();
+    let mut book = IdentityBook::new(settings(Enrollment::Approve), []);
+    book.decide(&reg(5, "real", None), SRC, T, now);
+    book.approve(5).unwrap();
+    let (d, _) = book.decide(&reg(5, "thief", None), OTHER, T, now);
+    assert_eq!(refusal(&d), Some(RefusalCode::AuthenticationFailed));
+    let (d, _) = book.decide(&reg(5, "real", None), SRC, T, now);
+    assert!(
+        matches!(
+            d,
+            Decision::Accept {
+                totp_key: Some(_),
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn re_enrolling_keeps_the_node_ids_and_name() {
+    let now = Instant::now();
+    let mut book = IdentityBook::new(settings(Enrollment::Open), []);
+    let key = enroll_open(&mut book, 100, "edge", now);
+    book.decide(&reg(200, "edge", code(&key, T + 30)), SRC, T + 30, now);
+    let (again, _) = book.enroll(Some(100), None);
+    assert_eq!(again.node_ids, [100, 200]);
+    assert_eq!(again.name.as_deref(), Some("edge"));
+}
+
+#[test]
+fn revoking_an_impostor_does_not_lock_out_the_real_node() {
+    let now = Instant::now();
+    let mut book = IdentityBook::new(settings(Enrollment::Open), []);
+    let key = enroll_open(&mut book, 100, "edge", now);
+    // An impostor takes the name with a wrong code, and is revoked.
+    book.decide(&reg(666, "edge", Some("000000".into())), OTHER, T, now);
+    book.revoke(666).unwrap();
+    // The real node restarts under a new id with its key: it is itself, not the tombstone.
+    let (d, _) = book.decide(&reg(300, "edge", code(&key, T + 30)), SRC, T + 30, now);
+    assert_eq!(
+        d,
+        Decision::Accept {
+            identity: 100,
+            totp_key: None
+        }
+    );
+    // A stranger with no code is still refused by the name's tombstone.
+    assert_eq!(
+        refusal(&book.decide(&reg(301, "edge", None), OTHER, T + 30, now).0),
+        Some(RefusalCode::Revoked)
+    );
+}
+
+#[test]
+fn after_a_restart_codes_up_to_the_next_step_are_not_accepted_again() {
+    let now = Instant::now();
+    let mut book = IdentityBook::new(settings(Enrollment::Open), []);
+    let key = enroll_open(&mut book, 1, "edge", now);
+    let stored: Vec<Identity> = book.all().cloned().collect();
+    let mut restarted = IdentityBook::new(settings(Enrollment::Open), stored);
+    restarted.guard_after_restart(T);
+    for ahead in [0, 30] {
+        let (d, _) = restarted.decide(&reg(1, "edge", code(&key, T + ahead)), SRC, T, now);
+        assert_eq!(
+            refusal(&d),
+            Some(RefusalCode::AuthenticationFailed),
+            "+{ahead} s"
+        );
+    }
+    let (d, _) = restarted.decide(&reg(1, "edge", code(&key, T + 60)), SRC, T + 60, now);
+    assert_eq!(refusal(&d), None);
 }
