@@ -165,6 +165,8 @@ impl Store {
         let target = partial
             .to_str()
             .ok_or_else(|| fail("the path is not UTF-8".into()))?;
+        // The copy holds node secrets: it is created private, before SQLite writes into it.
+        schema::create_private(&partial).map_err(|e| fail(e.to_string()))?;
         let conn = schema::open_plain(&self.inner.path)?;
         if let Err(e) = conn.execute("VACUUM INTO ?1", [target]) {
             let _ = std::fs::remove_file(&partial);

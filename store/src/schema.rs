@@ -184,11 +184,30 @@ fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
 pub(crate) fn open_writer(dir: &Path) -> Result<Connection, StoreError> {
     prepare_dir(dir)?;
     let path = db_path(dir);
+    if !path.exists() {
+        create_private(&path).map_err(|source| StoreError::Directory {
+            path: path.clone(),
+            source,
+        })?;
+    }
     let mut conn = Connection::open(&path).map_err(|e| StoreError::open(&path, &e))?;
     restrict_to_owner(dir, &path)?;
     configure_writer(&conn).map_err(|e| StoreError::open(&path, &e))?;
     migrate(&mut conn, &path)?;
     Ok(conn)
+}
+
+/// Creates an empty file only its owner may read (SQLite accepts an empty file as a new
+/// database), so no secret is ever written to a file others can open.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
 }
 
 /// The store holds node secrets: only its owner may read it (SQLite gives the WAL and shared
