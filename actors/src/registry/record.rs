@@ -74,7 +74,7 @@ pub struct PotEntry {
 impl NodeRecord {
     /// A new node record under `node_id` (its identity's first id).
     pub fn new(node_id: NodeId, registration: &NodeRegistration, now: SystemTime) -> Self {
-        NodeRecord {
+        Self::restored(&honeybee_store::NodeRow {
             node_id,
             node_name: registration.node_name.clone(),
             node_type: registration.node_type,
@@ -85,14 +85,7 @@ impl NodeRecord {
             remote_addr: None,
             last_seen: now,
             registered_at: now,
-            session: None,
-            pots: BTreeMap::new(),
-            status_history: VecDeque::new(),
-            node_events: VecDeque::new(),
-            log: LogLimiter::new(10, Duration::from_secs(60)),
-            replaced_from_elsewhere: VecDeque::new(),
-            clone_alert: false,
-        }
+        })
     }
 
     /// A node as the store kept it, disconnected.
