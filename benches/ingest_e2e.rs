@@ -51,7 +51,8 @@ fn end_to_end(nodes: usize, per_node: usize) -> (f64, Duration) {
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[server]\nnode_port = 0\n[api]\nport = 0\n[limits]\nnode_events_per_sec = 0\n\
-         max_unregistered = {nodes}\n[storage]\ndir = {:?}\n[logging]\nlevel = \"warn\"\n",
+         max_unregistered = {nodes}\n[auth]\ntotp = false\n[storage]\ndir = {:?}\n\
+         [logging]\nlevel = \"warn\"\n",
         dir.path().join("data").display().to_string()
     );
     let config = config::load_str(&toml, Vec::<(String, String)>::new()).unwrap();
