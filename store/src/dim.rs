@@ -16,3 +16,6 @@ pub(crate) const COMMAND: i64 = 7;
 pub(crate) const ALL: [i64; 8] = [
     TOTAL, NODE, EVENT_TYPE, POT_TYPE, SRC_IP, USERNAME, PASSWORD, COMMAND,
 ];
+
+/// The dimensions kept per node in `stats_node_hourly`.
+pub(crate) const PER_NODE: [i64; 2] = [EVENT_TYPE, POT_TYPE];

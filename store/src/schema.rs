@@ -26,10 +26,11 @@
 //! - `stats_hourly (dim, hour, value, count)`: the whole fleet, per hour, for every dimension
 //!   (total, node, event type, pot type, source address, username, password, command); keyed
 //!   dimension-first so that one dimension over an hour range is one range scan;
-//! - `stats_node_hourly (hour, node_id, dim, value, count)`: the same per node (no total and
-//!   node dimensions: those are `stats_hourly` rows with the node as value); keyed hour-first so
-//!   inserts stay in the current hour's region and retention deletes a prefix; a node-filtered
-//!   query looks up each (hour, node, dim) prefix.
+//! - `stats_node_hourly (hour, node_id, dim, value, count)`: event types and pot types per node
+//!   (a node's total is the `stats_hourly` node dimension; its top addresses, credentials and
+//!   commands are counted from its events, see `read/stats.rs`); keyed hour-first so inserts
+//!   stay in the current hour's region and retention deletes a prefix; a node-filtered query
+//!   looks up each (hour, node, dim) prefix.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -89,7 +89,12 @@ impl<'a> Aggregates<'a> {
         for (dim, value) in values {
             if let Some(value) = value {
                 *self.fleet.entry((dim, hour, value)).or_default() += 1;
-                *self.per_node.entry((hour, node, dim, value)).or_default() += 1;
+                // Per node only the few-valued dimensions: per-node addresses, credentials and
+                // commands would cost about one upsert per event (most are new per node and
+                // hour); a node's top lists are counted from its events instead.
+                if dim::PER_NODE.contains(&dim) {
+                    *self.per_node.entry((hour, node, dim, value)).or_default() += 1;
+                }
             }
         }
     }
