@@ -3,7 +3,7 @@
 //! schema, on the same machine, in the same run. Prints a markdown table.
 //!
 //! `cargo bench --bench ingest_e2e` (release). `HONEYBEE_BENCH_NODES` and
-//! `HONEYBEE_BENCH_EVENTS_PER_NODE` change the load (default 1,000 × 200). The load generator
+//! `HONEYBEE_BENCH_EVENTS_PER_NODE` change the load (default 1,000 × 500). The load generator
 //! runs on the same 2 cores as the Core.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -175,7 +175,7 @@ fn raw_insert(rows: usize, with_indexes: bool) -> f64 {
 
 fn main() {
     let nodes = env_or("HONEYBEE_BENCH_NODES", 1000);
-    let per_node = env_or("HONEYBEE_BENCH_EVENTS_PER_NODE", 200);
+    let per_node = env_or("HONEYBEE_BENCH_EVENTS_PER_NODE", 500);
     let total = nodes * per_node;
     let (e2e, elapsed) = end_to_end(nodes, per_node);
     let raw_indexed = raw_insert(total, true);
