@@ -1,4 +1,6 @@
-//! The operator surface's JSON shapes. Only this module knows them: the export sink writes
-//! events exactly as the HTTP API returns them.
+//! The operator surface: the HTTP API server and its JSON shapes. Only this module knows HTTP
+//! and those shapes (the export sink writes events exactly as the API returns them).
 
 pub mod event;
+mod health;
+pub mod server;

@@ -97,6 +97,7 @@ impl Signals {
 #[derive(Debug)]
 pub struct CoreThread {
     pub node_addr: SocketAddr,
+    pub api_addr: SocketAddr,
     /// The store's read side (for checking what was stored).
     pub store: Store,
     registry: Addr<Registry>,
@@ -129,7 +130,7 @@ impl CoreThread {
                         Err(e) => return drop(ready_tx.send(Err(e))),
                     };
                     let handle = (
-                        core.node_addr,
+                        (core.node_addr, core.api_addr()),
                         core.store(),
                         core.registry.clone(),
                         core.limits(),
@@ -143,7 +144,8 @@ impl CoreThread {
                 });
             })
             .map_err(StartError::Thread)?;
-        let (node_addr, store, registry, limits, ingest, system) = match ready_rx.recv() {
+        let ((node_addr, api_addr), store, registry, limits, ingest, system) = match ready_rx.recv()
+        {
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
                 let _ = thread.join();
@@ -158,6 +160,7 @@ impl CoreThread {
         };
         Ok(CoreThread {
             node_addr,
+            api_addr,
             store,
             registry,
             limits,

@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::api::server::{ApiServer, ApiState};
 use crate::config::{self, Config};
 use crate::net::{self, FdLimit, TlsError};
 use crate::storage::{Storage, StorageError};
@@ -78,6 +79,7 @@ pub struct Core {
     stop: watch::Sender<bool>,
     arbiters: Vec<Arbiter>,
     storage: Storage,
+    api: ApiServer,
     close_grace: Duration,
 }
 
@@ -164,6 +166,24 @@ impl Core {
             },
         };
         actix_rt::spawn(accept.run(listener));
+
+        let api_addr = SocketAddr::new(config.api.host, config.api.port);
+        let api = ApiServer::start(
+            api_addr,
+            ApiState {
+                registry: registry.clone(),
+                store: storage.store.clone(),
+                writer: storage.writer(),
+                ingest: Arc::clone(&storage.ingest),
+                disk_low: storage.disk_low_flag(),
+                started: Instant::now(),
+            },
+        )
+        .map_err(|source| StartError::Bind {
+            addr: api_addr,
+            source,
+        })?;
+        log::info!("HTTP API listening on http://{}.", api.addr);
         Ok(Core {
             node_addr,
             registry,
@@ -171,8 +191,14 @@ impl Core {
             stop,
             arbiters,
             storage,
+            api,
             close_grace: settings.close_grace,
         })
+    }
+
+    /// Where the HTTP API listens.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api.addr
     }
 
     /// The connection counters (open and unregistered connections right now).
@@ -183,6 +209,7 @@ impl Core {
     /// Refuses new registrations, stops accepting, closes every session (each flushes what it
     /// was writing), waits for them up to their grace period, then stops the session arbiters.
     pub async fn shutdown(self) {
+        self.api.stop().await;
         let connected = self.registry.send(BeginShutdown).await.unwrap_or(0);
         let _ = self.stop.send(true);
         log::info!(

@@ -645,6 +645,17 @@ impl Handler<ListIdentities> for Registry {
     }
 }
 
+impl Handler<CountNodes> for Registry {
+    type Result = NodeCounts;
+
+    fn handle(&mut self, _: CountNodes, _: &mut Context<Self>) -> NodeCounts {
+        NodeCounts {
+            known: self.nodes.len(),
+            connected: self.nodes.values().filter(|n| n.session.is_some()).count(),
+        }
+    }
+}
+
 impl Handler<BeginShutdown> for Registry {
     type Result = usize;
 

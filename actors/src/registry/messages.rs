@@ -153,3 +153,14 @@ pub struct Operate(pub crate::admission::IdentityOp);
 #[derive(Debug, Message)]
 #[rtype(result = "Vec<crate::admission::IdentityView>")]
 pub struct ListIdentities;
+
+/// How many nodes the registry knows and how many are connected (cheap: no copies).
+#[derive(Debug, Message)]
+#[rtype(result = "NodeCounts")]
+pub struct CountNodes;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, MessageResponse)]
+pub struct NodeCounts {
+    pub known: usize,
+    pub connected: usize,
+}
