@@ -92,6 +92,11 @@ impl ExportSink {
         self.exported.load(Ordering::Relaxed)
     }
 
+    /// The exported-events counter, to read from elsewhere (metrics).
+    pub fn exported_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.exported)
+    }
+
     /// The last exported event id.
     pub fn position(&self) -> u64 {
         self.position.load(Ordering::Relaxed)

@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::api::auth::Tokens;
 use crate::api::server::{ApiServer, ApiState};
 use crate::config::{self, Config};
 use crate::net::{self, FdLimit, TlsError};
@@ -177,6 +178,10 @@ impl Core {
                 ingest: Arc::clone(&storage.ingest),
                 disk_low: storage.disk_low_flag(),
                 started: Instant::now(),
+                limits: limits.clone(),
+                exported: storage.exported_counter(),
+                tokens: Tokens::new(config.api.token.clone(), config.api.read_tokens.clone()),
+                public_metrics: config.api.public_metrics,
             },
         )
         .map_err(|source| StartError::Bind {

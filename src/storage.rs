@@ -136,6 +136,11 @@ impl Storage {
         }
     }
 
+    /// The JSON-lines sink's exported-events counter, when the sink runs.
+    pub fn exported_counter(&self) -> Option<Arc<std::sync::atomic::AtomicU64>> {
+        self.export.as_ref().map(ExportSink::exported_counter)
+    }
+
     pub fn disk_low_flag(&self) -> Arc<AtomicBool> {
         Arc::clone(&self.disk_low)
     }

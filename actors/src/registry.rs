@@ -649,10 +649,7 @@ impl Handler<CountNodes> for Registry {
     type Result = NodeCounts;
 
     fn handle(&mut self, _: CountNodes, _: &mut Context<Self>) -> NodeCounts {
-        NodeCounts {
-            known: self.nodes.len(),
-            connected: self.nodes.values().filter(|n| n.session.is_some()).count(),
-        }
+        NodeCounts::of(self.nodes.values())
     }
 }
 

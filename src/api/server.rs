@@ -3,17 +3,18 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::Instant;
 
 use actix::Addr;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
-use honeybee_actors::Registry;
 use honeybee_actors::pipeline::Ingest;
+use honeybee_actors::{ConnectionLimits, Registry};
 use honeybee_store::{Store, WriterHandle};
 
-use super::health;
+use super::auth::Tokens;
+use super::{health, metrics};
 use crate::net;
 
 /// What the handlers read.
@@ -25,6 +26,11 @@ pub struct ApiState {
     pub ingest: Arc<Ingest>,
     pub disk_low: Arc<AtomicBool>,
     pub started: Instant,
+    pub limits: ConnectionLimits,
+    pub exported: Option<Arc<AtomicU64>>,
+    pub tokens: Tokens,
+    /// `api.public_metrics`: `/metrics` without a token.
+    pub public_metrics: bool,
 }
 
 /// A running API server.
@@ -45,6 +51,7 @@ impl ApiServer {
                 .app_data(state.clone())
                 .route("/health", web::get().to(health::health))
                 .route("/ready", web::get().to(health::ready))
+                .route("/metrics", web::get().to(metrics::metrics))
         })
         .workers(1)
         .disable_signals()

@@ -159,8 +159,42 @@ pub struct ListIdentities;
 #[rtype(result = "NodeCounts")]
 pub struct CountNodes;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, MessageResponse)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, MessageResponse)]
 pub struct NodeCounts {
     pub known: usize,
     pub connected: usize,
+    /// Nodes per status, in `NodeStatus::ALL` order.
+    pub by_status: Vec<(NodeStatus, usize)>,
+    /// Pots per status, in `PotStatus::ALL` order.
+    pots_by_status: Vec<(honeybee_protocol::PotStatus, usize)>,
+}
+
+impl NodeCounts {
+    pub fn pots_by_status(&self) -> &[(honeybee_protocol::PotStatus, usize)] {
+        &self.pots_by_status
+    }
+
+    /// Counts over every node and pot.
+    pub fn of<'a>(nodes: impl Iterator<Item = &'a super::NodeRecord>) -> NodeCounts {
+        use honeybee_protocol::PotStatus;
+        let mut counts = NodeCounts {
+            by_status: NodeStatus::ALL.iter().map(|s| (*s, 0)).collect(),
+            pots_by_status: PotStatus::ALL.iter().map(|s| (*s, 0)).collect(),
+            ..NodeCounts::default()
+        };
+        for node in nodes {
+            counts.known += 1;
+            counts.connected += usize::from(node.session.is_some());
+            if let Some(slot) = counts.by_status.iter_mut().find(|(s, _)| *s == node.status) {
+                slot.1 += 1;
+            }
+            for pot in node.pots.values() {
+                let status = pot.last.status();
+                if let Some(slot) = counts.pots_by_status.iter_mut().find(|(s, _)| *s == status) {
+                    slot.1 += 1;
+                }
+            }
+        }
+        counts
+    }
 }
