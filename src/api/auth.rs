@@ -33,15 +33,15 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Lets the request through with any valid token (admin or read), or answers 401.
-pub fn reader(request: &HttpRequest, tokens: &Tokens) -> Result<(), HttpResponse> {
+/// Whether the request carries a valid token (admin or read).
+pub fn reader(request: &HttpRequest, tokens: &Tokens) -> bool {
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::as_bytes);
-    let valid = presented.is_some_and(|p| {
+    presented.is_some_and(|p| {
         let admin = tokens
             .admin
             .as_deref()
@@ -52,15 +52,15 @@ pub fn reader(request: &HttpRequest, tokens: &Tokens) -> Result<(), HttpResponse
             .iter()
             .fold(false, |any, t| same(p, t.as_bytes()) | any);
         admin | read
-    });
-    if valid {
-        Ok(())
-    } else {
-        Err(HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-            .json(json!({"error": {"code": "unauthorized",
-                "message": "a valid bearer token is required"}})))
-    }
+    })
+}
+
+/// The 401 answer.
+pub fn unauthorized() -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+        .json(json!({"error": {"code": "unauthorized",
+            "message": "a valid bearer token is required"}}))
 }
 
 #[cfg(test)]

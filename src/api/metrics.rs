@@ -18,10 +18,8 @@ use super::auth;
 use super::server::ApiState;
 
 pub async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
-    if !state.public_metrics
-        && let Err(denied) = auth::reader(&request, &state.tokens)
-    {
-        return denied;
+    if !state.public_metrics && !auth::reader(&request, &state.tokens) {
+        return auth::unauthorized();
     }
     let counts = state.registry.send(CountNodes).await.unwrap_or_default();
     let writer = state.writer.metrics();
