@@ -142,6 +142,30 @@ pub struct IdentityRow {
     pub name_shared: bool,
 }
 
+/// A command sent (or queued) to a node and its outcome. `command` and `result` are JSON text
+/// (the API's shapes); `status` is `pending`, `sent`, `completed`, `failed` or `timed_out`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandRow {
+    pub id: u64,
+    pub node_id: NodeId,
+    pub command: String,
+    pub status: String,
+    pub created_at: SystemTime,
+    pub updated_at: SystemTime,
+    pub result: Option<String>,
+}
+
+/// One state-changing request: who (token name), from where, what, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    pub at: SystemTime,
+    pub actor: String,
+    pub source: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: String,
+}
+
 /// A fleet change, queued to the writer in order with the events.
 #[derive(Debug)]
 pub(crate) enum FleetOp {
@@ -152,4 +176,6 @@ pub(crate) enum FleetOp {
     NodeStatus { node_id: NodeId, row: NodeStatusRow },
     NodeEvent { node_id: NodeId, row: NodeEventRow },
     UpsertIdentity(IdentityRow),
+    UpsertCommand(CommandRow),
+    AppendAudit(AuditRow),
 }

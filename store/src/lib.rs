@@ -57,8 +57,8 @@ pub use disk::free_disk_bytes;
 pub use error::StoreError;
 pub use event::{Committed, NewEvent, StoredEvent, TimestampSource};
 pub use fleet::{
-    Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState, NodeEventRow, NodeRow,
-    NodeStatusRow, PotRow, TransitionRow,
+    AuditRow, CommandRow, Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState,
+    NodeEventRow, NodeRow, NodeStatusRow, PotRow, TransitionRow,
 };
 pub use query::{
     Cursor, DEFAULT_LIMIT, EventPage, EventQuery, MAX_LIMIT, Stats, StatsQuery, TOP_N,

@@ -102,6 +102,30 @@ impl Store {
         self.read(fleet::load)
     }
 
+    /// One command by id.
+    pub fn command(&self, id: u64) -> Result<Option<crate::fleet::CommandRow>, StoreError> {
+        self.read(|conn| fleet::command(conn, id))
+    }
+
+    /// The commands of a node (any of its ids), newest first.
+    pub fn commands_of(
+        &self,
+        node_ids: &[NodeId],
+        limit: usize,
+    ) -> Result<Vec<crate::fleet::CommandRow>, StoreError> {
+        self.read(|conn| fleet::commands_of(conn, node_ids, limit))
+    }
+
+    /// The largest command id stored.
+    pub fn last_command_id(&self) -> Result<u64, StoreError> {
+        self.read(fleet::last_command_id)
+    }
+
+    /// The newest audit entries, newest first.
+    pub fn audit(&self, limit: usize) -> Result<Vec<crate::fleet::AuditRow>, StoreError> {
+        self.read(|conn| fleet::audit(conn, limit))
+    }
+
     /// Every stored node identity (secrets included), in key order.
     pub fn load_identities(&self) -> Result<Vec<crate::fleet::IdentityRow>, StoreError> {
         self.read(fleet::load_identities)

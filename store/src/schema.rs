@@ -158,6 +158,28 @@ const MIGRATIONS: &[&str] = &[
         name_shared INTEGER NOT NULL
     );
     ",
+    // 3: commands and their outcomes, and the audit log.
+    "
+    CREATE TABLE commands (
+        id INTEGER PRIMARY KEY,
+        node_id INTEGER NOT NULL,
+        command TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        result TEXT
+    );
+    CREATE INDEX commands_node ON commands (node_id, id);
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        source TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        outcome TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -39,7 +39,8 @@ use self::subscribers::Subscribers;
 use crate::error::StoreError;
 use crate::event::{Committed, NewEvent};
 use crate::fleet::{
-    FleetOp, IdentityRow, NodeEventRow, NodeRow, NodeStatusRow, PotRow, TransitionRow,
+    AuditRow, CommandRow, FleetOp, IdentityRow, NodeEventRow, NodeRow, NodeStatusRow, PotRow,
+    TransitionRow,
 };
 use crate::read::Store;
 use crate::schema;
@@ -280,6 +281,16 @@ impl WriterHandle {
     ) -> Result<(), StoreError> {
         let row = NodeStatusRow { at, from, to };
         self.fleet(FleetOp::NodeStatus { node_id, row })
+    }
+
+    /// Creates a command's record or updates its status and result.
+    pub fn upsert_command(&self, command: CommandRow) -> Result<(), StoreError> {
+        self.fleet(FleetOp::UpsertCommand(command))
+    }
+
+    /// Appends a state-changing request to the audit log.
+    pub fn append_audit(&self, entry: AuditRow) -> Result<(), StoreError> {
+        self.fleet(FleetOp::AppendAudit(entry))
     }
 
     /// Creates or replaces a node identity (secrets included: the store file is private).

@@ -6,13 +6,13 @@
 use std::collections::BTreeMap;
 
 use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus, SecretString};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::convert::{id_from_sql, id_to_sql, time_from_micros};
 use crate::error::StoreError;
 use crate::fleet::{
-    Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState, NodeEventRow, NodeRow,
-    NodeStatusRow, PotRow, TransitionRow,
+    AuditRow, CommandRow, Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState,
+    NodeEventRow, NodeRow, NodeStatusRow, PotRow, TransitionRow,
 };
 
 fn bad(what: &str, value: &str) -> StoreError {
@@ -203,4 +203,75 @@ pub(crate) fn load_identities(conn: &Connection) -> Result<Vec<IdentityRow>, Sto
         });
     }
     Ok(out)
+}
+
+fn command_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CommandRow> {
+    Ok(CommandRow {
+        id: r.get::<_, i64>(0)? as u64,
+        node_id: id_from_sql(r.get(1)?),
+        command: r.get(2)?,
+        status: r.get(3)?,
+        created_at: time_from_micros(r.get(4)?),
+        updated_at: time_from_micros(r.get(5)?),
+        result: r.get(6)?,
+    })
+}
+
+const COMMAND_COLUMNS: &str = "id, node_id, command, status, created_at, updated_at, result";
+
+/// One command by id.
+pub(crate) fn command(conn: &Connection, id: u64) -> Result<Option<CommandRow>, StoreError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COMMAND_COLUMNS} FROM commands WHERE id = ?1"
+        ))?
+        .query_row([i64::try_from(id).unwrap_or(i64::MAX)], command_row)
+        .optional()?)
+}
+
+/// The commands of any of `node_ids`, newest first, at most `limit`.
+pub(crate) fn commands_of(
+    conn: &Connection,
+    node_ids: &[NodeId],
+    limit: usize,
+) -> Result<Vec<CommandRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COMMAND_COLUMNS} FROM commands WHERE node_id = ?1 ORDER BY id DESC LIMIT ?2"
+    ))?;
+    let mut out = Vec::new();
+    for id in node_ids {
+        let rows = stmt.query_map(params![id_to_sql(*id), limit as i64], command_row)?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.truncate(limit);
+    Ok(out)
+}
+
+/// The largest command id stored (to continue numbering after a restart).
+pub(crate) fn last_command_id(conn: &Connection) -> Result<u64, StoreError> {
+    let last: Option<i64> = conn
+        .prepare_cached("SELECT MAX(id) FROM commands")?
+        .query_row([], |r| r.get(0))?;
+    Ok(last.map_or(0, |id| id as u64))
+}
+
+/// The newest `limit` audit entries, newest first.
+pub(crate) fn audit(conn: &Connection, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, actor, source, action, target, outcome FROM audit ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok(AuditRow {
+            at: time_from_micros(r.get(0)?),
+            actor: r.get(1)?,
+            source: r.get(2)?,
+            action: r.get(3)?,
+            target: r.get(4)?,
+            outcome: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

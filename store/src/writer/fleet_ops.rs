@@ -121,6 +121,39 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
             ])?;
             Ok(())
         }
+        FleetOp::UpsertCommand(c) => {
+            conn.prepare_cached(
+                "INSERT INTO commands (id, node_id, command, status, created_at, updated_at,
+                     result) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                     updated_at = excluded.updated_at, result = excluded.result",
+            )?
+            .execute(params![
+                i64::try_from(c.id).unwrap_or(i64::MAX),
+                id_to_sql(c.node_id),
+                c.command,
+                c.status,
+                time_to_micros(c.created_at),
+                time_to_micros(c.updated_at),
+                c.result,
+            ])?;
+            Ok(())
+        }
+        FleetOp::AppendAudit(a) => {
+            conn.prepare_cached(
+                "INSERT INTO audit (at, actor, source, action, target, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                time_to_micros(a.at),
+                a.actor,
+                a.source,
+                a.action,
+                a.target,
+                a.outcome,
+            ])?;
+            Ok(())
+        }
     }
 }
 

@@ -7,6 +7,7 @@ mod common;
 mod events;
 mod fleet;
 mod identities;
+mod records;
 mod retention;
 mod schema;
 mod stats;
