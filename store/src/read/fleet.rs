@@ -245,7 +245,7 @@ pub(crate) fn commands_of(
             out.push(row?);
         }
     }
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|c| std::cmp::Reverse(c.id));
     out.truncate(limit);
     Ok(out)
 }
