@@ -56,6 +56,10 @@ fn pot_status(core: &CoreThread, node_id: u64) -> Option<PotStatus> {
     detail.pots.first().map(|p| p.status)
 }
 
+fn node_view(core: &CoreThread, node_id: u64) -> honeybee_actors::registry::NodeView {
+    core.ask(GetNode { node_id }).unwrap().unwrap().node
+}
+
 fn pot_restarts(core: &CoreThread, node_id: u64) -> u32 {
     let detail = core.ask(GetNode { node_id }).unwrap().unwrap();
     detail.pots.first().map_or(0, |p| p.restarts)
@@ -116,14 +120,7 @@ fn panics_are_isolated_and_recovered() {
     let mut session_node = connect_registered(&core, SESSION_VICTIM);
     session_node.send(session_node.status("Running"));
     wait_until(WAIT, "victim Running", || {
-        core.ask(GetNode {
-            node_id: SESSION_VICTIM,
-        })
-        .unwrap()
-        .unwrap()
-        .node
-        .status
-            == NodeStatus::Running
+        node_view(&core, SESSION_VICTIM).status == NodeStatus::Running
     });
     let found = core.ask(InjectFault {
         node_id: SESSION_VICTIM,
@@ -132,13 +129,7 @@ fn panics_are_isolated_and_recovered() {
     assert!(found.unwrap(), "the session exists");
     session_node.expect_closed();
     wait_until(WAIT, "victim disconnected", || {
-        let node = core
-            .ask(GetNode {
-                node_id: SESSION_VICTIM,
-            })
-            .unwrap()
-            .unwrap()
-            .node;
+        let node = node_view(&core, SESSION_VICTIM);
         !node.connected && node.status == NodeStatus::Unknown
     });
     heartbeat_all(&mut bystanders);
@@ -148,13 +139,7 @@ fn panics_are_isolated_and_recovered() {
     let mut again = connect_registered(&core, SESSION_VICTIM);
     again.send(again.status("Running"));
     wait_until(WAIT, "victim back", || {
-        let node = core
-            .ask(GetNode {
-                node_id: SESSION_VICTIM,
-            })
-            .unwrap()
-            .unwrap()
-            .node;
+        let node = node_view(&core, SESSION_VICTIM);
         node.connected && node.status == NodeStatus::Running
     });
     let nodes = core.ask(ListNodes).unwrap();

@@ -73,27 +73,9 @@ pub struct IdentityView {
 pub trait Admission: Send + 'static {
     fn decide(&mut self, applicant: &Applicant<'_>) -> Verdict;
 
-    /// Carries out an operator's act; a decision point without identities cannot.
-    fn operate(&mut self, op: IdentityOp) -> Result<IdentityOpDone, String> {
-        let _ = op;
-        Err("node authentication is not configured".to_owned())
-    }
+    /// Carries out an operator's act on identities.
+    fn operate(&mut self, op: IdentityOp) -> Result<IdentityOpDone, String>;
 
     /// Every identity (for listings and the approval queue).
-    fn identities(&self) -> Vec<IdentityView> {
-        Vec::new()
-    }
-}
-
-/// Accepts every node (until node authentication is configured).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AcceptAll;
-
-impl Admission for AcceptAll {
-    fn decide(&mut self, _: &Applicant<'_>) -> Verdict {
-        Verdict::Accept {
-            totp_key: None,
-            identity: None,
-        }
-    }
+    fn identities(&self) -> Vec<IdentityView>;
 }

@@ -38,7 +38,7 @@ pub mod settings;
 pub mod supervise;
 pub mod text;
 
-pub use admission::{AcceptAll, Admission, Applicant, Verdict};
+pub use admission::{Admission, Applicant, Verdict};
 pub use limits::{ConnectionLimits, ConnectionPermit};
 pub use registry::{Registry, RegistrySettings};
 pub use session::{EndReason, NodeSession};

@@ -104,10 +104,6 @@ impl ConnectionLimits {
     pub fn unregistered(&self) -> usize {
         self.counts.unregistered.load(Ordering::Acquire)
     }
-
-    pub fn max_open(&self) -> usize {
-        self.max_open
-    }
 }
 
 fn take(counter: &AtomicUsize, max: usize) -> bool {

@@ -23,6 +23,17 @@ pub struct PotReport {
     pub at: SystemTime,
 }
 
+impl PotReport {
+    /// Applies the report to a pot's type and lifecycle; the transition it made, if any. (The
+    /// pot's actor does this, and the registry on its mirror while no actor runs.)
+    pub fn apply_to(self, pot_type: &mut String, lifecycle: &mut Lifecycle) -> Option<Transition> {
+        if !self.pot_type.is_empty() {
+            *pot_type = self.pot_type;
+        }
+        lifecycle.apply(self.status, self.message, self.at).cloned()
+    }
+}
+
 /// Stop this actor on purpose (no restart).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
@@ -122,13 +133,7 @@ impl Handler<PotReport> for PotActor {
     type Result = ();
 
     fn handle(&mut self, report: PotReport, _: &mut Context<Self>) {
-        if !report.pot_type.is_empty() {
-            self.pot_type = report.pot_type;
-        }
-        let transition = self
-            .lifecycle
-            .apply(report.status, report.message, report.at)
-            .cloned();
+        let transition = report.apply_to(&mut self.pot_type, &mut self.lifecycle);
         if let Some(t) = transition.as_ref().filter(|t| !t.expected) {
             crate::limited_log!(
                 self.log,

@@ -213,13 +213,7 @@ impl Registry {
         // model exact by applying the report to the mirror (the lifecycle is a pure state
         // machine); a restarted actor starts from it.
         if let Some(report) = undelivered {
-            if !report.pot_type.is_empty() {
-                entry.pot_type = report.pot_type;
-            }
-            let transition = entry
-                .last
-                .apply(report.status, report.message, report.at)
-                .cloned();
+            let transition = report.apply_to(&mut entry.pot_type, &mut entry.last);
             if let Some(t) = transition {
                 queued(self.store.append_pot_transition(persist::transition_row(
                     node_id,

@@ -31,10 +31,6 @@ impl BookAdmission {
             log: LogLimiter::new(20, Duration::from_secs(60)),
         }
     }
-
-    pub fn book_mut(&mut self) -> &mut IdentityBook {
-        &mut self.book
-    }
 }
 
 impl BookAdmission {
