@@ -28,6 +28,8 @@ use crate::api::server::{ApiServer, ApiState};
 use crate::config::{self, Config};
 use crate::net::{self, FdLimit, TlsError};
 use crate::storage::{Storage, StorageError};
+use honeybee_actors::counters::Counters;
+use honeybee_actors::feed::Feed;
 
 /// File descriptors kept free for the store, logs and the API when deriving
 /// `limits.max_connections` from the open-file limit.
@@ -117,6 +119,8 @@ impl Core {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
         );
+        let feed = Feed::default();
+        let counters = Arc::new(Counters::default());
         let registry = Registry::new(
             RegistrySettings {
                 strict_version: config.protocol.strict_version,
@@ -127,6 +131,7 @@ impl Core {
             storage.writer(),
             fleet,
         )
+        .with_outputs(feed.clone(), Arc::clone(&counters))
         .start();
 
         let addr = SocketAddr::new(config.server.host, config.server.node_port);
@@ -163,6 +168,7 @@ impl Core {
                 registry: registry.clone(),
                 settings: Arc::clone(&settings),
                 ingest: Arc::clone(&storage.ingest),
+                counters: Arc::clone(&counters),
                 shutdown: stopping,
             },
         };
@@ -182,6 +188,8 @@ impl Core {
                 exported: storage.exported_counter(),
                 tokens: Tokens::new(config.api.token.clone(), config.api.read_tokens.clone()),
                 public_metrics: config.api.public_metrics,
+                feed,
+                counters,
             },
         )
         .map_err(|source| StartError::Bind {

@@ -26,8 +26,12 @@
 //! pot actors reach the fleet model only by message.
 
 pub mod admission;
+pub mod alerts;
 pub mod auth;
 pub mod clock;
+pub mod commands;
+pub mod counters;
+pub mod feed;
 pub mod limits;
 pub mod log_limit;
 pub mod pipeline;

@@ -22,7 +22,12 @@ pub use views::*;
 
 use honeybee_store::{Fleet, StoreError, WriterHandle};
 
+use std::sync::Arc;
+
 use crate::admission::{Admission, Applicant, Verdict};
+use crate::alerts::{AlertBook, AlertKey, AlertKind};
+use crate::counters::Counters;
+use crate::feed::{Change, Feed};
 use crate::limited_log;
 use crate::log_limit::LogLimiter;
 use crate::pot::lifecycle::Lifecycle;
@@ -72,6 +77,10 @@ pub struct Registry {
     shutting_down: bool,
     /// Refusals are logged through this (they cost the sender nothing; keep the log small).
     refusal_log: LogLimiter,
+    /// Live changes for the stream.
+    feed: Feed,
+    counters: Arc<Counters>,
+    alerts: AlertBook,
 }
 
 impl std::fmt::Debug for Registry {
@@ -110,6 +119,76 @@ impl Registry {
             aliases,
             shutting_down: false,
             refusal_log: LogLimiter::new(20, Duration::from_secs(60)),
+            feed: Feed::default(),
+            counters: Arc::default(),
+            alerts: AlertBook::default(),
+        }
+    }
+
+    /// Publishes changes to `feed` and counts into `counters` (both shared with the API).
+    pub fn with_outputs(mut self, feed: Feed, counters: Arc<Counters>) -> Self {
+        self.feed = feed;
+        self.counters = counters;
+        self
+    }
+
+    /// Raises an alert (once per condition): logged, kept for the API, pushed to the stream.
+    fn raise_alert(&mut self, key: AlertKey, message: String) {
+        if let Some(alert) = self.alerts.raise(key, message, crate::clock::now()) {
+            log::warn!("ALERT {}: {}", alert.key.kind.as_str(), alert.message);
+            self.feed.publish(Change::Alert(alert));
+        }
+    }
+
+    fn clear_alert(&mut self, key: &AlertKey) {
+        if let Some(alert) = self.alerts.clear(key, crate::clock::now()) {
+            log::info!(
+                "Alert cleared ({}): {}",
+                alert.key.kind.as_str(),
+                alert.message
+            );
+            self.feed.publish(Change::Alert(alert));
+        }
+    }
+
+    /// Pushes a node's current view to the stream, and keeps its status alerts in step.
+    fn node_changed(&mut self, node_id: NodeId) {
+        let Some(node) = self.nodes.get(&node_id) else {
+            return;
+        };
+        let (status, connected) = (node.status, node.session.is_some());
+        let name = honeybee_protocol::error::sanitize(&node.node_name, 128);
+        if self.feed.listened() {
+            self.feed.publish(Change::Node(node.view()));
+        }
+        let failed = AlertKey::node(AlertKind::NodeFailed, node_id);
+        if status == NodeStatus::Failed {
+            self.raise_alert(failed, format!("node {node_id} ({name}) reports Failed"));
+        } else {
+            self.clear_alert(&failed);
+        }
+        let unknown = AlertKey::node(AlertKind::NodeUnknown, node_id);
+        if status == NodeStatus::Unknown && !connected {
+            self.raise_alert(
+                unknown,
+                format!("node {node_id} ({name}) is Unknown: its connection was lost"),
+            );
+        } else if connected {
+            self.clear_alert(&unknown);
+        }
+    }
+
+    /// Pushes a pot's current view to the stream.
+    fn pot_changed(&self, node_id: NodeId, pot_id: &str) {
+        if !self.feed.listened() {
+            return;
+        }
+        if let Some(view) = self
+            .nodes
+            .get(&node_id)
+            .and_then(|n| n.pots.get(pot_id).map(|p| p.view(node_id, pot_id)))
+        {
+            self.feed.publish(Change::Pot(view));
         }
     }
 
@@ -225,6 +304,7 @@ impl Registry {
                 self.store
                     .upsert_pot(persist::pot_row(node_id, &update.pot_id, entry)),
             );
+            self.pot_changed(node_id, &update.pot_id);
         }
     }
 
@@ -327,14 +407,22 @@ impl Handler<Register> for Registry {
         let (totp_key, identity) = match self.verdict(&msg) {
             Verdict::Accept { totp_key, identity } => (totp_key, identity),
             // The decision point logs what is worth logging (a refused retry costs nothing).
-            Verdict::Refuse { code, reason } => return Err(Refused::Ack(code.message(&reason))),
+            Verdict::Refuse { code, reason } => {
+                self.counters.auth_failure(code);
+                return Err(Refused::Ack(code.message(&reason)));
+            }
         };
         let now = crate::clock::now();
         let reg = &msg.registration;
         let primary = identity.unwrap_or_else(|| self.resolve(reg.node_id));
-        if primary != reg.node_id && self.aliases.insert(reg.node_id, primary).is_none() {
+        let linked = primary != reg.node_id && self.aliases.insert(reg.node_id, primary).is_none();
+        if linked {
             queued(self.store.link_node_id(primary, reg.node_id));
         }
+        if linked && let Some(node) = self.nodes.get_mut(&primary) {
+            node.previous_ids.push(reg.node_id);
+        }
+        let mut clone_alert = None;
         let node = self
             .nodes
             .entry(primary)
@@ -353,12 +441,12 @@ impl Handler<Register> for Registry {
                 .is_some_and(|a| a.ip() != msg.remote_addr.ip());
             if elsewhere && node.replaced_from_elsewhere(Instant::now()) && !node.clone_alert {
                 node.clone_alert = true;
-                log::warn!(
-                    "ALERT possible clone: node {primary} ({}) keeps replacing its own sessions \
-                     from different addresses (now {}); two hosts may share its key.",
+                clone_alert = Some(format!(
+                    "node {primary} ({}) keeps replacing its own sessions from different \
+                     addresses (now {}); two hosts may share its key",
                     honeybee_protocol::error::sanitize(&node.node_name, 128),
                     msg.remote_addr.ip()
-                );
+                ));
             }
         }
         node.update_from(reg, msg.version, msg.remote_addr, now);
@@ -395,6 +483,10 @@ impl Handler<Register> for Registry {
             .filter(|(_, p)| !p.pot_type.is_empty())
             .map(|(id, p)| (id.clone(), p.pot_type.clone()))
             .collect();
+        if let Some(message) = clone_alert {
+            self.raise_alert(AlertKey::node(AlertKind::PossibleClone, primary), message);
+        }
+        self.node_changed(primary);
         Ok(Admitted {
             totp_key,
             pot_types,
@@ -417,6 +509,7 @@ impl Handler<NodeReport> for Registry {
                 if let Some(change) = node.set_status(status, now) {
                     queued(self.store.upsert_node(persist::node_row(node)));
                     queued(persist::node_status(&self.store, node_id, &change));
+                    self.node_changed(node_id);
                 }
             }
             Report::Event(event) => {
@@ -458,6 +551,7 @@ impl Handler<SessionEnded> for Registry {
             "Node {node_id} disconnected ({}).",
             msg.reason
         );
+        self.node_changed(node_id);
     }
 }
 
@@ -481,6 +575,7 @@ impl Handler<PotChanged> for Registry {
             self.store
                 .upsert_pot(persist::pot_row(msg.node_id, &msg.pot_id, entry)),
         );
+        self.pot_changed(msg.node_id, &msg.pot_id);
     }
 }
 
@@ -643,7 +738,9 @@ impl Handler<CountNodes> for Registry {
     type Result = NodeCounts;
 
     fn handle(&mut self, _: CountNodes, _: &mut Context<Self>) -> NodeCounts {
-        NodeCounts::of(self.nodes.values())
+        let mut counts = NodeCounts::of(self.nodes.values());
+        counts.alerts_open = self.alerts.open_count();
+        counts
     }
 }
 
@@ -675,5 +772,24 @@ impl Handler<InjectFault> for Registry {
                 .map(|a| a.do_send(crate::pot::InjectPanic)),
         }
         .is_some()
+    }
+}
+
+impl Handler<ListAlerts> for Registry {
+    type Result = Vec<crate::alerts::Alert>;
+
+    fn handle(&mut self, _: ListAlerts, _: &mut Context<Self>) -> Self::Result {
+        self.alerts.list()
+    }
+}
+
+impl Handler<CoreAlert> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: CoreAlert, _: &mut Context<Self>) {
+        match msg.message {
+            Some(message) => self.raise_alert(msg.key, message),
+            None => self.clear_alert(&msg.key),
+        }
     }
 }

@@ -30,6 +30,7 @@ use tokio_util::codec::FramedRead;
 pub use messages::*;
 pub use route::{Phase, Route, route};
 
+use crate::counters::Counters;
 use crate::limited_log;
 use crate::limits::ConnectionPermit;
 use crate::log_limit::LogLimiter;
@@ -57,6 +58,8 @@ pub struct SessionDeps {
     pub registry: Addr<Registry>,
     pub settings: Arc<SessionSettings>,
     pub ingest: Arc<Ingest>,
+    /// Frame counters for `/metrics`.
+    pub counters: Arc<Counters>,
     /// Turns true when the Core shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -72,6 +75,7 @@ pub struct NodeSession {
     settings: Arc<SessionSettings>,
     registry: Addr<Registry>,
     ingest: Arc<Ingest>,
+    counters: Arc<Counters>,
     remote_addr: SocketAddr,
     session_id: u64,
     output_cap: u64,
@@ -122,6 +126,7 @@ impl NodeSession {
             registry,
             settings,
             ingest,
+            counters,
             mut shutdown,
         } = deps;
         NodeSession::create(move |ctx| {
@@ -156,6 +161,7 @@ impl NodeSession {
                 settings,
                 registry,
                 ingest,
+                counters,
                 remote_addr,
                 session_id,
                 phase: Phase::Unregistered,
@@ -193,6 +199,7 @@ impl NodeSession {
     /// Queues a frame; a node that leaves more than `output_cap` bytes unread is dropped.
     fn write(&mut self, message: &CoreToNode, ctx: &mut Context<Self>) {
         let frame = encode(message);
+        self.counters.frame_out();
         self.queued += frame.len() as u64;
         self.writer.write(&frame);
         let unread = self.queued.saturating_sub(self.written.get());
@@ -408,6 +415,7 @@ impl NodeSession {
     /// `max_bad_frames_per_minute` arrived within a minute.
     fn bad_frame(&mut self, code: ErrorCode, detail: &str, ctx: &mut Context<Self>) {
         let node_id = self.registered_id();
+        self.counters.bad_frame(code);
         let count = self.bad_frames.count(Instant::now());
         if count > self.settings.max_bad_frames_per_minute {
             log::warn!(
@@ -498,7 +506,10 @@ impl StreamHandler<Result<Frame, io::Error>> for NodeSession {
         }
         self.last_frame = Instant::now();
         match item {
-            Ok(Frame::Data(frame)) => self.on_data(frame, ctx),
+            Ok(Frame::Data(frame)) => {
+                self.counters.frame_in();
+                self.on_data(frame, ctx);
+            }
             Ok(Frame::TooLarge) => {
                 let detail = format!(
                     "frame over {} bytes; discarded through the end of its line",

@@ -83,6 +83,17 @@ pub enum RefusalCode {
 }
 
 impl RefusalCode {
+    /// Every code.
+    pub const ALL: [RefusalCode; 7] = [
+        RefusalCode::AuthenticationFailed,
+        RefusalCode::LockedOut,
+        RefusalCode::PendingApproval,
+        RefusalCode::Revoked,
+        RefusalCode::EnrollmentClosed,
+        RefusalCode::EnrollmentLimit,
+        RefusalCode::ProtocolVersionMismatch,
+    ];
+
     /// The wire name, e.g. `"LOCKED_OUT"`.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -9,6 +9,8 @@ use std::time::Instant;
 use actix::Addr;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
+use honeybee_actors::counters::Counters;
+use honeybee_actors::feed::Feed;
 use honeybee_actors::pipeline::Ingest;
 use honeybee_actors::{ConnectionLimits, Registry};
 use honeybee_store::{Store, WriterHandle};
@@ -31,6 +33,8 @@ pub struct ApiState {
     pub tokens: Tokens,
     /// `api.public_metrics`: `/metrics` without a token.
     pub public_metrics: bool,
+    pub feed: Feed,
+    pub counters: Arc<Counters>,
 }
 
 /// A running API server.

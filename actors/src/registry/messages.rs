@@ -165,6 +165,8 @@ pub struct NodeCounts {
     pub connected: usize,
     /// Nodes per status, in `NodeStatus::ALL` order.
     pub by_status: Vec<(NodeStatus, usize)>,
+    /// Alerts open now.
+    pub alerts_open: usize,
     /// Pots per status, in `PotStatus::ALL` order.
     pots_by_status: Vec<(honeybee_protocol::PotStatus, usize)>,
 }
@@ -197,4 +199,17 @@ impl NodeCounts {
         }
         counts
     }
+}
+
+/// Open and recently cleared alerts.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<crate::alerts::Alert>")]
+pub struct ListAlerts;
+
+/// Raises (`message: Some`) or clears (`None`) an alert about the Core itself (e.g. low disk).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct CoreAlert {
+    pub key: crate::alerts::AlertKey,
+    pub message: Option<String>,
 }

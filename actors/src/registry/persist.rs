@@ -88,6 +88,12 @@ pub fn records_from(
     for stored in fleet.nodes {
         let row = stored.node;
         let mut record = NodeRecord::restored(&row);
+        record.previous_ids = stored
+            .ids
+            .iter()
+            .copied()
+            .filter(|id| *id != row.node_id)
+            .collect();
         record.status_history = stored
             .status_history
             .into_iter()

@@ -54,6 +54,8 @@ pub struct NodeRecord {
     pub replaced_from_elsewhere: VecDeque<std::time::Instant>,
     /// A possible clone is being reported.
     pub clone_alert: bool,
+    /// Other ids this node registered under (a real node picks a new id at every start).
+    pub previous_ids: Vec<NodeId>,
 }
 
 /// A pot: its actor (when running) and the mirror of its last known state.
@@ -69,6 +71,20 @@ pub struct PotEntry {
     pub restart_pending: bool,
     /// The actor kept crashing; it is not restarted until something resets the budget.
     pub gave_up: bool,
+}
+
+impl PotEntry {
+    pub fn view(&self, node_id: NodeId, pot_id: &str) -> PotView {
+        PotView {
+            node_id,
+            pot_id: pot_id.to_owned(),
+            pot_type: self.pot_type.clone(),
+            status: self.last.status(),
+            message: self.last.message().map(str::to_owned),
+            updated_at: self.last.updated_at(),
+            restarts: self.restarts,
+        }
+    }
 }
 
 impl NodeRecord {
@@ -108,6 +124,7 @@ impl NodeRecord {
             log: LogLimiter::new(10, Duration::from_secs(60)),
             replaced_from_elsewhere: VecDeque::new(),
             clone_alert: false,
+            previous_ids: Vec::new(),
         }
     }
 
@@ -179,19 +196,14 @@ impl NodeRecord {
             registered_at: self.registered_at,
             pot_count: self.pots.len(),
             possible_clone: self.clone_alert,
+            previous_ids: self.previous_ids.clone(),
         }
     }
 
     pub fn pot_views(&self) -> impl Iterator<Item = PotView> + '_ {
-        self.pots.iter().map(|(pot_id, pot)| PotView {
-            node_id: self.node_id,
-            pot_id: pot_id.clone(),
-            pot_type: pot.pot_type.clone(),
-            status: pot.last.status(),
-            message: pot.last.message().map(str::to_owned),
-            updated_at: pot.last.updated_at(),
-            restarts: pot.restarts,
-        })
+        self.pots
+            .iter()
+            .map(|(pot_id, pot)| pot.view(self.node_id, pot_id))
     }
 
     pub fn detail(&self) -> NodeDetail {

@@ -22,6 +22,8 @@ pub struct NodeView {
     pub pot_count: usize,
     /// Sessions of this node keep replacing each other from different addresses.
     pub possible_clone: bool,
+    /// Other ids it registered under, oldest first.
+    pub previous_ids: Vec<NodeId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
