@@ -2,7 +2,12 @@
 //! and those shapes (the export sink writes events exactly as the API returns them).
 
 pub mod auth;
+pub mod error;
 pub mod event;
+mod events;
+mod fleet;
 mod health;
 mod metrics;
 pub mod server;
+mod stream;
+mod views;

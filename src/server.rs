@@ -190,6 +190,8 @@ impl Core {
                 public_metrics: config.api.public_metrics,
                 feed,
                 counters,
+                tickets: Default::default(),
+                max_body_bytes: config.api.max_body_bytes,
             },
         )
         .map_err(|source| StartError::Bind {

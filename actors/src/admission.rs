@@ -59,6 +59,20 @@ pub enum IdentityOpDone {
     Done,
 }
 
+/// Why an operator's act on identities was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityOpError {
+    /// No identity is known by that node id.
+    #[error("{0}")]
+    NotFound(String),
+    /// The identity is not in a state the act applies to (e.g. approving a node not pending).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request itself is wrong (e.g. enrolling with neither an id nor a name).
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// An identity as operators see it (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityView {
@@ -74,8 +88,11 @@ pub trait Admission: Send + 'static {
     fn decide(&mut self, applicant: &Applicant<'_>) -> Verdict;
 
     /// Carries out an operator's act on identities.
-    fn operate(&mut self, op: IdentityOp) -> Result<IdentityOpDone, String>;
+    fn operate(&mut self, op: IdentityOp) -> Result<IdentityOpDone, IdentityOpError>;
 
     /// Every identity (for listings and the approval queue).
     fn identities(&self) -> Vec<IdentityView>;
+
+    /// The identity a node id belongs to, if any (cheap: called per node in listings).
+    fn identity_of(&self, node_id: NodeId) -> Option<IdentityView>;
 }

@@ -134,6 +134,32 @@ impl AlertBook {
         self.open.len()
     }
 
+    /// The kinds of the alerts open about `node_id`.
+    pub fn open_for(&self, node_id: NodeId) -> Vec<AlertKind> {
+        let mut kinds: Vec<_> = self
+            .open
+            .keys()
+            .filter(|k| k.node_id == Some(node_id))
+            .map(|k| k.kind)
+            .collect();
+        kinds.sort_by_key(|k| k.as_str());
+        kinds
+    }
+
+    /// The kinds of the open alerts of every node (one pass; for listings).
+    pub fn open_by_node(&self) -> HashMap<NodeId, Vec<AlertKind>> {
+        let mut by_node: HashMap<NodeId, Vec<AlertKind>> = HashMap::new();
+        for key in self.open.keys() {
+            if let Some(node_id) = key.node_id {
+                by_node.entry(node_id).or_default().push(key.kind);
+            }
+        }
+        for kinds in by_node.values_mut() {
+            kinds.sort_by_key(|k| k.as_str());
+        }
+        by_node
+    }
+
     /// Open alerts (oldest first), then recently cleared ones (newest first).
     pub fn list(&self) -> Vec<Alert> {
         let mut open: Vec<_> = self.open.values().cloned().collect();

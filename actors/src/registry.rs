@@ -151,6 +151,17 @@ impl Registry {
         }
     }
 
+    /// A node's view with what the identity book and the alerts know of it.
+    fn view_of(&self, node: &NodeRecord, alerts: Option<Vec<AlertKind>>) -> NodeView {
+        let mut view = node.view();
+        if let Some(identity) = self.admission.identity_of(node.node_id) {
+            view.enrollment = Some(identity.state);
+            view.name_shared = identity.name_shared;
+        }
+        view.alerts = alerts.unwrap_or_else(|| self.alerts.open_for(node.node_id));
+        view
+    }
+
     /// Pushes a node's current view to the stream, and keeps its status alerts in step.
     fn node_changed(&mut self, node_id: NodeId) {
         let Some(node) = self.nodes.get(&node_id) else {
@@ -158,9 +169,6 @@ impl Registry {
         };
         let (status, connected) = (node.status, node.session.is_some());
         let name = honeybee_protocol::error::sanitize(&node.node_name, 128);
-        if self.feed.listened() {
-            self.feed.publish(Change::Node(node.view()));
-        }
         let failed = AlertKey::node(AlertKind::NodeFailed, node_id);
         if status == NodeStatus::Failed {
             self.raise_alert(failed, format!("node {node_id} ({name}) reports Failed"));
@@ -175,6 +183,11 @@ impl Registry {
             );
         } else if connected {
             self.clear_alert(&unknown);
+        }
+        if self.feed.listened()
+            && let Some(node) = self.nodes.get(&node_id)
+        {
+            self.feed.publish(Change::Node(self.view_of(node, None)));
         }
     }
 
@@ -668,7 +681,12 @@ impl Handler<ListNodes> for Registry {
     type Result = Vec<NodeView>;
 
     fn handle(&mut self, _: ListNodes, _: &mut Context<Self>) -> Vec<NodeView> {
-        let mut nodes: Vec<_> = self.nodes.values().map(NodeRecord::view).collect();
+        let mut alerts = self.alerts.open_by_node();
+        let mut nodes: Vec<_> = self
+            .nodes
+            .values()
+            .map(|n| self.view_of(n, Some(alerts.remove(&n.node_id).unwrap_or_default())))
+            .collect();
         nodes.sort_by_key(|n| n.node_id);
         nodes
     }
@@ -678,9 +696,10 @@ impl Handler<GetNode> for Registry {
     type Result = Option<NodeDetail>;
 
     fn handle(&mut self, msg: GetNode, _: &mut Context<Self>) -> Option<NodeDetail> {
-        self.nodes
-            .get(&self.resolve(msg.node_id))
-            .map(NodeRecord::detail)
+        let node = self.nodes.get(&self.resolve(msg.node_id))?;
+        let mut detail = node.detail();
+        detail.node = self.view_of(node, None);
+        Some(detail)
     }
 }
 
@@ -708,7 +727,7 @@ impl Handler<PotHistory> for Registry {
 }
 
 impl Handler<Operate> for Registry {
-    type Result = Result<crate::admission::IdentityOpDone, String>;
+    type Result = Result<crate::admission::IdentityOpDone, crate::admission::IdentityOpError>;
 
     fn handle(&mut self, msg: Operate, _: &mut Context<Self>) -> Self::Result {
         let revoked = match &msg.0 {

@@ -1,11 +1,13 @@
 //! `GET /metrics`: Prometheus text exposition. Needs a token (admin or read) unless
 //! `api.public_metrics = true`.
 //!
-//! Series so far: `honeybee_connections`, `honeybee_nodes{status}`, `honeybee_pots{status}`,
+//! Series: `honeybee_connections`, `honeybee_nodes{status}`, `honeybee_pots{status}`,
 //! `honeybee_events_ingested_total`, `honeybee_events_stored_total`,
 //! `honeybee_events_exported_total{sink}`, `honeybee_ingest_backlog`,
 //! `honeybee_store_commit_seconds` (histogram), `honeybee_store_commit_failures_total`,
-//! `honeybee_events_pruned_total`.
+//! `honeybee_events_pruned_total`, `honeybee_frames_in_total`, `honeybee_frames_out_total`,
+//! `honeybee_bad_frames_total{code}`, `honeybee_commands_total{outcome}`,
+//! `honeybee_auth_failures_total{reason}`, `honeybee_alerts_open`.
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -14,12 +16,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use honeybee_actors::registry::CountNodes;
 use honeybee_store::COMMIT_SECONDS_BUCKETS;
 
+use actix_web::ResponseError;
+
 use super::auth;
+use super::error::{ApiError, Code};
 use super::server::ApiState;
 
 pub async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
-    if !state.public_metrics && !auth::reader(&request, &state.tokens) {
-        return auth::unauthorized();
+    if !state.public_metrics && auth::principal(&request, &state.tokens).is_none() {
+        return ApiError::new(Code::Unauthorized, "a valid bearer token is required")
+            .error_response();
     }
     let counts = state.registry.send(CountNodes).await.unwrap_or_default();
     let writer = state.writer.metrics();
@@ -125,6 +131,58 @@ pub async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpRe
         "counter",
     );
     let _ = writeln!(out, "honeybee_events_pruned_total {}", writer.events_pruned);
+    let c = &state.counters;
+    header(
+        &mut out,
+        "honeybee_frames_in_total",
+        "Frames read from nodes.",
+        "counter",
+    );
+    let _ = writeln!(out, "honeybee_frames_in_total {}", c.frames_in());
+    header(
+        &mut out,
+        "honeybee_frames_out_total",
+        "Frames written to nodes.",
+        "counter",
+    );
+    let _ = writeln!(out, "honeybee_frames_out_total {}", c.frames_out());
+    header(
+        &mut out,
+        "honeybee_bad_frames_total",
+        "Frames answered with a ProtocolError, by code.",
+        "counter",
+    );
+    for (code, n) in c.bad_frames() {
+        let _ = writeln!(out, "honeybee_bad_frames_total{{code=\"{code}\"}} {n}");
+    }
+    header(
+        &mut out,
+        "honeybee_commands_total",
+        "Commands that reached a final status, by outcome.",
+        "counter",
+    );
+    for (outcome, n) in c.commands() {
+        let _ = writeln!(
+            out,
+            "honeybee_commands_total{{outcome=\"{}\"}} {n}",
+            outcome.as_str()
+        );
+    }
+    header(
+        &mut out,
+        "honeybee_auth_failures_total",
+        "Registrations refused, by reason.",
+        "counter",
+    );
+    for (code, n) in c.auth_failures() {
+        let _ = writeln!(
+            out,
+            "honeybee_auth_failures_total{{reason=\"{}\"}} {n}",
+            code.as_str().to_ascii_lowercase()
+        );
+    }
+    header(&mut out, "honeybee_alerts_open", "Alerts open now.", "gauge");
+    let _ = writeln!(out, "honeybee_alerts_open {}", counts.alerts_open);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

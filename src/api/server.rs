@@ -15,8 +15,11 @@ use honeybee_actors::pipeline::Ingest;
 use honeybee_actors::{ConnectionLimits, Registry};
 use honeybee_store::{Store, WriterHandle};
 
-use super::auth::Tokens;
-use super::{health, metrics};
+use actix_web::middleware::from_fn;
+
+use super::auth::{self, Tickets, Tokens};
+use super::error::{self, ApiError};
+use super::{events, fleet, health, metrics, stream};
 use crate::net;
 
 /// What the handlers read.
@@ -35,6 +38,9 @@ pub struct ApiState {
     pub public_metrics: bool,
     pub feed: Feed,
     pub counters: Arc<Counters>,
+    pub tickets: Tickets,
+    /// `api.max_body_bytes`.
+    pub max_body_bytes: usize,
 }
 
 /// A running API server.
@@ -49,13 +55,56 @@ impl ApiServer {
     pub fn start(addr: SocketAddr, state: ApiState) -> std::io::Result<ApiServer> {
         let listener = net::bind_listener(addr, net::LISTEN_BACKLOG)?.into_std()?;
         let addr = listener.local_addr()?;
+        let max_body = state.max_body_bytes;
         let state = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(web::JsonConfig::default().limit(max_body).error_handler(|e, _| {
+                    let too_large = matches!(
+                        e,
+                        actix_web::error::JsonPayloadError::Overflow { .. }
+                            | actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+                    );
+                    error::extractor_error(&e, too_large)
+                }))
+                .app_data(web::PayloadConfig::default().limit(max_body))
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|e, _| error::extractor_error(&e, false)),
+                )
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|e, _| error::extractor_error(&e, false)),
+                )
+                .route("/", web::get().to(health::index))
                 .route("/health", web::get().to(health::health))
                 .route("/ready", web::get().to(health::ready))
                 .route("/metrics", web::get().to(metrics::metrics))
+                .service(
+                    web::scope("/api/v1")
+                        .wrap(from_fn(auth::guard))
+                        .route("/nodes", web::get().to(fleet::list_nodes))
+                        .route("/nodes/{id}", web::get().to(fleet::get_node))
+                        .route("/nodes/{id}", web::delete().to(fleet::revoke_node))
+                        .route("/honeypots", web::get().to(fleet::list_pots))
+                        .route(
+                            "/honeypots/{node_id}/{pot_id}/history",
+                            web::get().to(fleet::pot_history),
+                        )
+                        .route("/enrollments", web::post().to(fleet::enroll))
+                        .route("/enrollments", web::get().to(fleet::list_enrollments))
+                        .route("/enrollments/{id}/approve", web::post().to(fleet::approve))
+                        .route("/enrollments/{id}/reject", web::post().to(fleet::reject))
+                        .route("/events", web::get().to(events::events))
+                        .route("/stats", web::get().to(events::stats))
+                        .route("/stream/tickets", web::post().to(stream::ticket))
+                        .route("/stream", web::get().to(stream::stream))
+                        .route("/alerts", web::get().to(fleet::alerts))
+                        .route("/audit", web::get().to(fleet::audit))
+                        .default_service(web::to(not_found)),
+                )
+                .default_service(web::to(not_found))
         })
         .workers(1)
         .disable_signals()
@@ -70,4 +119,12 @@ impl ApiServer {
     pub async fn stop(self) {
         self.handle.stop(true).await;
     }
+}
+
+async fn not_found(request: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "no route {} {}",
+        request.method(),
+        honeybee_protocol::error::sanitize(request.path(), 120)
+    )))
 }

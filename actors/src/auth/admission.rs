@@ -6,12 +6,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use honeybee_store::WriterHandle;
 
-use super::book::{Change, Decision, IdentityBook};
+use super::book::{Change, Decision, Identity, IdentityBook};
 use honeybee_protocol::{NodeId, SecretString};
 use honeybee_store::IdentityState;
 
 use super::totp;
-use crate::admission::{Admission, Applicant, IdentityOp, IdentityOpDone, IdentityView, Verdict};
+use crate::admission::{
+    Admission, Applicant, IdentityOp, IdentityOpDone, IdentityOpError, IdentityView, Verdict,
+};
 use crate::limited_log;
 use crate::log_limit::LogLimiter;
 
@@ -43,11 +45,11 @@ impl BookAdmission {
     }
 
     /// The identity of a node id, for an operator's act on it.
-    fn key_of(&self, node_id: NodeId) -> Result<u64, String> {
+    fn key_of(&self, node_id: NodeId) -> Result<u64, IdentityOpError> {
         self.book
             .by_node_id(node_id)
             .map(|i| i.key)
-            .ok_or_else(|| format!("no identity for node {node_id}"))
+            .ok_or_else(|| IdentityOpError::NotFound(format!("no identity for node {node_id}")))
     }
 }
 
@@ -88,15 +90,19 @@ impl Admission for BookAdmission {
         }
     }
 
-    fn operate(&mut self, op: IdentityOp) -> Result<IdentityOpDone, String> {
+    fn operate(&mut self, op: IdentityOp) -> Result<IdentityOpDone, IdentityOpError> {
         match op {
             IdentityOp::Enroll { node_id, name } => {
                 if node_id.is_none() && name.is_none() {
-                    return Err("enrolling needs a node id or a name".to_owned());
+                    return Err(IdentityOpError::Invalid(
+                        "enrolling needs a node id or a name".to_owned(),
+                    ));
                 }
                 let (identity, changes) = self.book.enroll(node_id, name.as_deref());
                 self.persist(changes);
-                let totp_key = identity.secret.ok_or("enrollment made no key")?;
+                let totp_key = identity.secret.ok_or_else(|| {
+                    IdentityOpError::Conflict("enrollment made no key".to_owned())
+                })?;
                 let account = name
                     .clone()
                     .or_else(|| node_id.map(|id| id.to_string()))
@@ -118,16 +124,22 @@ impl Admission for BookAdmission {
                 let change = self
                     .book
                     .approve(self.key_of(node_id)?)
-                    .ok_or_else(|| format!("node {node_id} is not waiting for approval"))?;
+                    .ok_or_else(|| {
+                        IdentityOpError::Conflict(format!(
+                            "node {node_id} is not waiting for approval"
+                        ))
+                    })?;
                 self.persist([change]);
                 Ok(IdentityOpDone::Done)
             }
             IdentityOp::Reject(node_id) => {
                 let key = self.key_of(node_id)?;
                 if self.book.get(key).map(|i| i.state) != Some(IdentityState::Pending) {
-                    return Err(format!("node {node_id} is not waiting for approval"));
+                    return Err(IdentityOpError::Conflict(format!(
+                        "node {node_id} is not waiting for approval"
+                    )));
                 }
-                let change = self.book.revoke(key).ok_or("no such identity")?;
+                let change = self.book.revoke(key).ok_or_else(|| no_identity(node_id))?;
                 self.persist([change]);
                 Ok(IdentityOpDone::Done)
             }
@@ -135,7 +147,7 @@ impl Admission for BookAdmission {
                 let change = self
                     .book
                     .revoke(self.key_of(node_id)?)
-                    .ok_or("no such identity")?;
+                    .ok_or_else(|| no_identity(node_id))?;
                 self.persist([change]);
                 log::info!("Revoked node {node_id}; its key is forgotten.");
                 Ok(IdentityOpDone::Done)
@@ -144,14 +156,23 @@ impl Admission for BookAdmission {
     }
 
     fn identities(&self) -> Vec<IdentityView> {
-        self.book
-            .all()
-            .map(|i| IdentityView {
-                node_ids: i.node_ids.clone(),
-                name: i.name.clone(),
-                state: i.state,
-                name_shared: i.name_shared,
-            })
-            .collect()
+        self.book.all().map(view).collect()
     }
+
+    fn identity_of(&self, node_id: NodeId) -> Option<IdentityView> {
+        self.book.by_node_id(node_id).map(view)
+    }
+}
+
+fn view(i: &Identity) -> IdentityView {
+    IdentityView {
+        node_ids: i.node_ids.clone(),
+        name: i.name.clone(),
+        state: i.state,
+        name_shared: i.name_shared,
+    }
+}
+
+fn no_identity(node_id: NodeId) -> IdentityOpError {
+    IdentityOpError::NotFound(format!("no identity for node {node_id}"))
 }

@@ -146,7 +146,7 @@ pub enum FaultTarget {
 /// An operator's act on node identities (enroll, approve, reject, revoke). Revoking also cuts
 /// the node's live session at once.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<crate::admission::IdentityOpDone, String>")]
+#[rtype(result = "Result<crate::admission::IdentityOpDone, crate::admission::IdentityOpError>")]
 pub struct Operate(pub crate::admission::IdentityOp);
 
 /// Every node identity, without secrets.

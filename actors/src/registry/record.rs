@@ -197,6 +197,9 @@ impl NodeRecord {
             pot_count: self.pots.len(),
             possible_clone: self.clone_alert,
             previous_ids: self.previous_ids.clone(),
+            enrollment: None,
+            name_shared: false,
+            alerts: Vec::new(),
         }
     }
 

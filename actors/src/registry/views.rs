@@ -24,6 +24,12 @@ pub struct NodeView {
     pub possible_clone: bool,
     /// Other ids it registered under, oldest first.
     pub previous_ids: Vec<NodeId>,
+    /// Its identity's state (`None`: no identity, e.g. `auth.totp = false`).
+    pub enrollment: Option<honeybee_store::IdentityState>,
+    /// Its identity shares its name with another identity.
+    pub name_shared: bool,
+    /// Kinds of the alerts open about it.
+    pub alerts: Vec<crate::alerts::AlertKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

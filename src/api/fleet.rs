@@ -1,0 +1,277 @@
+//! The fleet's routes: nodes, honeypots and their history, enrollments and revocation, alerts,
+//! and the audit log.
+
+use actix_web::{HttpResponse, web};
+use honeybee_actors::admission::{IdentityOp, IdentityOpDone, IdentityOpError};
+use honeybee_actors::registry::{
+    GetNode, ListAlerts, ListIdentities, ListNodes, ListPots, Operate, PotHistory,
+};
+use honeybee_protocol::{NodeStatus, validate};
+use honeybee_store::IdentityState;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiResult, Code, parse_node_id};
+use super::server::ApiState;
+use super::views;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeFilters {
+    status: Option<String>,
+    connected: Option<bool>,
+}
+
+pub async fn list_nodes(
+    state: web::Data<ApiState>,
+    filters: web::Query<NodeFilters>,
+) -> ApiResult {
+    let status = filters
+        .status
+        .as_deref()
+        .map(|s| {
+            NodeStatus::from_wire(s).ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "status must be one of {}",
+                    NodeStatus::ALL
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+        })
+        .transpose()?;
+    let nodes: Vec<Value> = state
+        .registry
+        .send(ListNodes)
+        .await?
+        .iter()
+        .filter(|n| status.is_none_or(|s| n.status == s))
+        .filter(|n| filters.connected.is_none_or(|c| n.connected == c))
+        .map(views::node)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "nodes": nodes })))
+}
+
+pub async fn get_node(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+    let node_id = parse_node_id(&id)?;
+    let detail = state
+        .registry
+        .send(GetNode { node_id })
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no node {node_id}")))?;
+    Ok(HttpResponse::Ok().json(views::node_detail(&detail)))
+}
+
+pub async fn list_pots(state: web::Data<ApiState>) -> ApiResult {
+    let pots: Vec<Value> = state
+        .registry
+        .send(ListPots)
+        .await?
+        .iter()
+        .map(views::pot)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "honeypots": pots })))
+}
+
+pub async fn pot_history(
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (id, pot_id) = path.into_inner();
+    let node_id = parse_node_id(&id)?;
+    let history = state
+        .registry
+        .send(PotHistory {
+            node_id,
+            pot_id: pot_id.clone(),
+        })
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("node {node_id} has no pot {pot_id:?}")))?;
+    let transitions: Vec<Value> = history
+        .iter()
+        .map(|t| {
+            json!({
+                "from": t.from.map(|s| s.as_str()),
+                "to": t.to.as_str(),
+                "at": views::ts(t.at),
+                "message": t.message,
+                "unexpected": !t.expected,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(views::with_node_id(
+        node_id,
+        json!({"pot_id": pot_id, "transitions": transitions}),
+    )))
+}
+
+fn op_error(e: IdentityOpError) -> ApiError {
+    match e {
+        IdentityOpError::NotFound(m) => ApiError::not_found(m),
+        IdentityOpError::Conflict(m) => ApiError::new(Code::Conflict, m),
+        IdentityOpError::Invalid(m) => ApiError::invalid(m),
+    }
+}
+
+async fn operate(state: &ApiState, op: IdentityOp) -> ApiResult<IdentityOpDone> {
+    state.registry.send(Operate(op)).await?.map_err(op_error)
+}
+
+/// `DELETE /api/v1/nodes/{id}`: revoke.
+pub async fn revoke_node(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+    let node_id = parse_node_id(&id)?;
+    operate(&state, IdentityOp::Revoke(node_id)).await?;
+    Ok(HttpResponse::Ok().json(views::with_node_id(node_id, json!({"state": "revoked"}))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    node_id: Option<Value>,
+    node_name: Option<String>,
+}
+
+pub async fn enroll(state: web::Data<ApiState>, body: web::Json<EnrollRequest>) -> ApiResult {
+    let EnrollRequest { node_id, node_name } = body.into_inner();
+    let node_id = match node_id {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
+            ApiError::invalid("node_id must be a u64 (a number or a string of digits)")
+        })?),
+        Some(Value::String(s)) => Some(parse_node_id(&s)?),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "node_id must be a u64 (a number or a string of digits)",
+            ));
+        }
+    };
+    if let Some(name) = &node_name {
+        validate::node_name(name).map_err(|e| ApiError::invalid(format!("node_name: {e}")))?;
+    }
+    if node_id.is_none() && node_name.is_none() {
+        return Err(ApiError::invalid("give node_id, node_name or both"));
+    }
+    let done = operate(
+        &state,
+        IdentityOp::Enroll {
+            node_id,
+            name: node_name,
+        },
+    )
+    .await?;
+    let IdentityOpDone::Enrolled {
+        node_id,
+        name,
+        totp_key,
+        otpauth_uri,
+    } = done
+    else {
+        return Err(ApiError::unavailable("enrollment gave no key"));
+    };
+    let mut out = json!({
+        "node_name": name,
+        "totp_key": totp_key.expose(),
+        "otpauth_uri": otpauth_uri.expose(),
+    });
+    if let (Some(id), Value::Object(map)) = (node_id, &mut out) {
+        map.insert("node_id".into(), id.into());
+        map.insert("node_id_str".into(), id.to_string().into());
+    }
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollmentFilter {
+    state: Option<String>,
+}
+
+pub async fn list_enrollments(
+    state: web::Data<ApiState>,
+    filter: web::Query<EnrollmentFilter>,
+) -> ApiResult {
+    let wanted = filter
+        .state
+        .as_deref()
+        .map(|s| {
+            IdentityState::parse(s)
+                .ok_or_else(|| ApiError::invalid("state must be pending, active or revoked"))
+        })
+        .transpose()?;
+    let mut identities = state.registry.send(ListIdentities).await?;
+    identities.sort_by_key(|i| i.node_ids.first().copied());
+    let enrollments: Vec<Value> = identities
+        .iter()
+        .filter(|i| wanted.is_none_or(|w| i.state == w))
+        .map(|i| {
+            let first = i.node_ids.first().copied();
+            json!({
+                "node_id": first,
+                "node_id_str": first.map(|id| id.to_string()),
+                "node_ids": i.node_ids,
+                "node_name": i.name,
+                "state": i.state.as_str(),
+                "name_shared": i.name_shared,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "enrollments": enrollments })))
+}
+
+pub async fn approve(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+    let node_id = parse_node_id(&id)?;
+    operate(&state, IdentityOp::Approve(node_id)).await?;
+    Ok(HttpResponse::Ok().json(views::with_node_id(node_id, json!({"state": "active"}))))
+}
+
+pub async fn reject(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+    let node_id = parse_node_id(&id)?;
+    operate(&state, IdentityOp::Reject(node_id)).await?;
+    Ok(HttpResponse::Ok().json(views::with_node_id(node_id, json!({"state": "revoked"}))))
+}
+
+pub async fn alerts(state: web::Data<ApiState>) -> ApiResult {
+    let alerts: Vec<Value> = state
+        .registry
+        .send(ListAlerts)
+        .await?
+        .iter()
+        .map(views::alert)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "alerts": alerts })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    limit: Option<usize>,
+}
+
+pub async fn audit(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiResult {
+    let limit = query.limit.unwrap_or(100).clamp(1, 10_000);
+    // Entries are queued to the store in order; flushing first makes the newest visible.
+    let (writer, store) = (state.writer.clone(), state.store.clone());
+    let rows = web::block(move || {
+        writer.flush()?;
+        store.audit(limit)
+    })
+    .await??;
+    let audit: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "at": views::ts(r.at),
+                "actor": r.actor,
+                "source": r.source,
+                "action": r.action,
+                "target": r.target,
+                "outcome": r.outcome,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "audit": audit })))
+}

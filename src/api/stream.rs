@@ -1,0 +1,190 @@
+//! `GET /api/v1/stream`: a WebSocket pushing stored events and node, pot, command and alert
+//! changes as they happen, with the filters of `/api/v1/events`. Each client reads the Core's
+//! live feed (a bounded broadcast that never waits for anybody); a client that falls a whole
+//! feed buffer behind, or does not take a message within [`SEND_TIMEOUT`], is told why and
+//! closed — it never slows ingestion or other clients.
+//!
+//! `POST /api/v1/stream/tickets` hands out single-use tickets for browsers, which cannot set
+//! an `Authorization` header on a WebSocket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, CloseReason, Message};
+use futures_util::StreamExt;
+use honeybee_actors::feed::Change;
+use honeybee_protocol::NodeId;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::auth::{self, TICKET_TTL};
+use super::error::ApiResult;
+use super::event::write_event;
+use super::events::{EventFilters, EventMatch, ids_of};
+use super::server::ApiState;
+use super::views;
+
+/// Longest a client may take to accept one message before it counts as too slow.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Pings keep idle connections (and proxies) alive; a client silent for three of them is gone.
+const PING_EVERY: Duration = Duration::from_secs(20);
+
+pub async fn ticket(request: HttpRequest, state: web::Data<ApiState>) -> ApiResult {
+    let ticket = state.tickets.issue(auth::who(&request))?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"ticket": ticket, "expires_in_secs": TICKET_TTL.as_secs()})))
+}
+
+pub async fn stream(
+    request: HttpRequest,
+    body: web::Payload,
+    state: web::Data<ApiState>,
+    filters: web::Query<EventFilters>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let matching = filters.checked()?;
+    let store = state.store.clone();
+    let node_id = matching.node_id;
+    let node_ids = web::block(move || ids_of(&store, node_id))
+        .await
+        .map_err(super::error::ApiError::from)??;
+    let feed = state.feed.subscribe();
+    let (response, session, messages) = actix_ws::handle(&request, body)?;
+    actix_rt::spawn(serve(
+        session,
+        messages,
+        feed,
+        Filter { matching, node_ids },
+    ));
+    Ok(response)
+}
+
+struct Filter {
+    matching: EventMatch,
+    node_ids: Vec<NodeId>,
+}
+
+impl Filter {
+    fn node_ok(&self, node_id: Option<NodeId>) -> bool {
+        self.matching.node_id.is_none()
+            || node_id.is_some_and(|id| self.node_ids.contains(&id))
+    }
+
+    fn pot_ok(&self, pot_id: Option<&str>) -> bool {
+        self.matching
+            .pot_id
+            .as_deref()
+            .is_none_or(|want| pot_id == Some(want))
+    }
+
+    /// The messages a change becomes for this client.
+    fn render(&self, change: &Change) -> Vec<String> {
+        let tagged = |kind: &str, mut value: Value| {
+            if let Value::Object(map) = &mut value {
+                map.insert("kind".into(), kind.into());
+            }
+            value.to_string()
+        };
+        match change {
+            Change::Events(commit) => commit
+                .events
+                .iter()
+                .filter(|e| self.matching.matches(e, &self.node_ids))
+                .map(|e| {
+                    let mut out = b"{\"kind\":\"event\",".to_vec();
+                    let mut event = Vec::with_capacity(512);
+                    write_event(&mut event, e);
+                    out.extend_from_slice(event.get(1..).unwrap_or_default());
+                    String::from_utf8(out).unwrap_or_default()
+                })
+                .collect(),
+            Change::Node(node) if self.node_ok(Some(node.node_id)) => {
+                vec![tagged("node", views::node(node))]
+            }
+            Change::Pot(pot) if self.node_ok(Some(pot.node_id)) && self.pot_ok(Some(&pot.pot_id)) => {
+                vec![tagged("pot", views::pot(pot))]
+            }
+            Change::Command(command) if self.node_ok(Some(command.node_id)) => {
+                vec![tagged("command", views::command(command))]
+            }
+            Change::Alert(alert)
+                if self.node_ok(alert.key.node_id) || alert.key.node_id.is_none() =>
+            {
+                vec![tagged("alert", views::alert(alert))]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Why a client is dropped, told to it before the close.
+async fn refuse(mut session: actix_ws::Session, code: &str, message: &str) {
+    let error = json!({"kind": "error", "error": {"code": code, "message": message}});
+    let _ = tokio::time::timeout(Duration::from_secs(1), session.text(error.to_string())).await;
+    let reason = CloseReason {
+        code: CloseCode::Policy,
+        description: Some(message.to_owned()),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
+}
+
+async fn serve(
+    mut session: actix_ws::Session,
+    mut messages: actix_ws::MessageStream,
+    mut feed: tokio::sync::broadcast::Receiver<Arc<Change>>,
+    filter: Filter,
+) {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut unanswered = 0u32;
+    loop {
+        tokio::select! {
+            change = feed.recv() => match change {
+                Ok(change) => {
+                    for text in filter.render(&change) {
+                        match tokio::time::timeout(SEND_TIMEOUT, session.text(text)).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => return,
+                            Err(_) => {
+                                return refuse(session, "slow_consumer",
+                                    "this client did not read the stream fast enough").await;
+                            }
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    let message = format!(
+                        "this client fell {missed} changes behind the live feed; reconnect and \
+                         catch up with /api/v1/events"
+                    );
+                    return refuse(session, "slow_consumer", &message).await;
+                }
+                Err(RecvError::Closed) => {
+                    let _ = session.close(Some(CloseCode::Away.into())).await;
+                    return;
+                }
+            },
+            message = messages.next() => match message {
+                Some(Ok(Message::Ping(bytes))) => {
+                    if session.pong(&bytes).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Pong(_))) => unanswered = 0,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                    let _ = session.close(None).await;
+                    return;
+                }
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                unanswered += 1;
+                if unanswered > 3 || session.ping(b"").await.is_err() {
+                    let _ = session.close(Some(CloseCode::Away.into())).await;
+                    return;
+                }
+            }
+        }
+    }
+}
