@@ -2,6 +2,7 @@
 //! and those shapes (the export sink writes events exactly as the API returns them).
 
 pub mod auth;
+mod commands;
 pub mod error;
 pub mod event;
 mod events;

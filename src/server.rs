@@ -120,6 +120,7 @@ impl Core {
                 .map_or(0, |d| d.as_secs()),
         );
         let feed = Feed::default();
+        feed_events(&storage.writer(), feed.clone()).map_err(StartError::Thread)?;
         let counters = Arc::new(Counters::default());
         let registry = Registry::new(
             RegistrySettings {
@@ -463,4 +464,18 @@ async fn start_session(
             limited_log!(limiter, info, "TLS handshake with {peer} timed out.");
         }),
     }
+}
+
+/// Publishes every commit of stored events to the live feed, from a thread of its own (the
+/// writer hands commits over a channel; publishing never waits). It ends with the writer.
+fn feed_events(writer: &honeybee_store::WriterHandle, feed: Feed) -> std::io::Result<()> {
+    let commits = writer.subscribe();
+    std::thread::Builder::new()
+        .name("honeybee-feed".into())
+        .spawn(move || {
+            while let Ok(commit) = commits.recv() {
+                feed.publish(honeybee_actors::feed::Change::Events(commit));
+            }
+        })
+        .map(drop)
 }

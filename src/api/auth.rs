@@ -167,6 +167,8 @@ impl Tickets {
 
 /// The stream's path: the only one a ticket opens.
 pub const STREAM_PATH: &str = "/api/v1/stream";
+/// Where tickets come from.
+const TICKETS_PATH: &str = "/api/v1/stream/tickets";
 
 fn ticket_of(request: &ServiceRequest) -> Option<String> {
     web::Query::<HashMap<String, String>>::from_query(request.query_string())
@@ -182,7 +184,9 @@ pub async fn guard(
     let Some(state) = request.app_data::<web::Data<ApiState>>().cloned() else {
         return Err(ApiError::unavailable("no API state").into());
     };
-    let changes = !matches!(*request.method(), Method::GET | Method::HEAD);
+    // A stream ticket changes nothing: read tokens may take one (a read-only dashboard).
+    let changes =
+        !matches!(*request.method(), Method::GET | Method::HEAD) && request.path() != TICKETS_PATH;
     let ticket = (request.path() == STREAM_PATH)
         .then(|| ticket_of(&request))
         .flatten();
@@ -294,8 +298,8 @@ mod tests {
 
     #[test]
     fn each_kind_of_token_is_named() {
-        let tokens = Tokens::new(Some("a".into()), vec!["r".into()])
-            .with_generated(Some("g".into()));
+        let tokens =
+            Tokens::new(Some("a".into()), vec!["r".into()]).with_generated(Some("g".into()));
         let name = |t: &str| tokens.identify(t).map(|p| (p.name, p.admin));
         assert_eq!(name("a"), Some(("admin".into(), true)));
         assert_eq!(name("g"), Some(("generated".into(), true)));

@@ -73,7 +73,10 @@ impl ApiError {
 
     /// The registry or the store could not answer (the Core is stopping or the store failed).
     pub fn unavailable(what: impl std::fmt::Display) -> Self {
-        ApiError::new(Code::Unavailable, format!("the Core cannot answer now: {what}"))
+        ApiError::new(
+            Code::Unavailable,
+            format!("the Core cannot answer now: {what}"),
+        )
     }
 }
 

@@ -132,7 +132,7 @@ pub async fn events(state: web::Data<ApiState>, filters: web::Query<EventFilters
     }
     body.extend_from_slice(b"],\"next\":");
     let next = page.next.map(|c| c.to_string());
-    serde_json::to_writer(&mut body, &next).map_err(|e| ApiError::unavailable(e))?;
+    serde_json::to_writer(&mut body, &next).map_err(ApiError::unavailable)?;
     body.push(b'}');
     Ok(HttpResponse::Ok()
         .content_type("application/json")

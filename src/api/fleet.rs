@@ -22,10 +22,7 @@ pub struct NodeFilters {
     connected: Option<bool>,
 }
 
-pub async fn list_nodes(
-    state: web::Data<ApiState>,
-    filters: web::Query<NodeFilters>,
-) -> ApiResult {
+pub async fn list_nodes(state: web::Data<ApiState>, filters: web::Query<NodeFilters>) -> ApiResult {
     let status = filters
         .status
         .as_deref()

@@ -181,7 +181,12 @@ pub async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpRe
             code.as_str().to_ascii_lowercase()
         );
     }
-    header(&mut out, "honeybee_alerts_open", "Alerts open now.", "gauge");
+    header(
+        &mut out,
+        "honeybee_alerts_open",
+        "Alerts open now.",
+        "gauge",
+    );
     let _ = writeln!(out, "honeybee_alerts_open {}", counts.alerts_open);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

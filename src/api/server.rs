@@ -19,7 +19,7 @@ use actix_web::middleware::from_fn;
 
 use super::auth::{self, Tickets, Tokens};
 use super::error::{self, ApiError};
-use super::{events, fleet, health, metrics, stream};
+use super::{commands, events, fleet, health, metrics, stream};
 use crate::net;
 
 /// What the handlers read.
@@ -57,8 +57,9 @@ impl ApiServer {
         let addr = listener.local_addr()?;
         let max_body = state.max_body_bytes;
         let state = web::Data::new(state);
-        let server = HttpServer::new(move || {
-            App::new()
+        let server =
+            HttpServer::new(move || {
+                App::new()
                 .app_data(state.clone())
                 .app_data(web::JsonConfig::default().limit(max_body).error_handler(|e, _| {
                     let too_large = matches!(
@@ -81,6 +82,7 @@ impl ApiServer {
                 .route("/health", web::get().to(health::health))
                 .route("/ready", web::get().to(health::ready))
                 .route("/metrics", web::get().to(metrics::metrics))
+                .route("/api/v1/openapi.json", web::get().to(openapi))
                 .service(
                     web::scope("/api/v1")
                         .wrap(from_fn(auth::guard))
@@ -96,6 +98,8 @@ impl ApiServer {
                         .route("/enrollments", web::get().to(fleet::list_enrollments))
                         .route("/enrollments/{id}/approve", web::post().to(fleet::approve))
                         .route("/enrollments/{id}/reject", web::post().to(fleet::reject))
+                        .route("/nodes/{id}/commands", web::get().to(commands::of_node))
+                        .route("/commands/{id}", web::get().to(commands::get))
                         .route("/events", web::get().to(events::events))
                         .route("/stats", web::get().to(events::stats))
                         .route("/stream/tickets", web::post().to(stream::ticket))
@@ -105,11 +109,11 @@ impl ApiServer {
                         .default_service(web::to(not_found)),
                 )
                 .default_service(web::to(not_found))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)?
-        .run();
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)?
+            .run();
         let handle = server.handle();
         actix_rt::spawn(server);
         Ok(ApiServer { addr, handle })
@@ -119,6 +123,13 @@ impl ApiServer {
     pub async fn stop(self) {
         self.handle.stop(true).await;
     }
+}
+
+/// The OpenAPI document of this API (public: it describes no fleet data).
+async fn openapi() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("openapi.json"))
 }
 
 async fn not_found(request: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

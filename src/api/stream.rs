@@ -68,8 +68,7 @@ struct Filter {
 
 impl Filter {
     fn node_ok(&self, node_id: Option<NodeId>) -> bool {
-        self.matching.node_id.is_none()
-            || node_id.is_some_and(|id| self.node_ids.contains(&id))
+        self.matching.node_id.is_none() || node_id.is_some_and(|id| self.node_ids.contains(&id))
     }
 
     fn pot_ok(&self, pot_id: Option<&str>) -> bool {
@@ -103,7 +102,9 @@ impl Filter {
             Change::Node(node) if self.node_ok(Some(node.node_id)) => {
                 vec![tagged("node", views::node(node))]
             }
-            Change::Pot(pot) if self.node_ok(Some(pot.node_id)) && self.pot_ok(Some(&pot.pot_id)) => {
+            Change::Pot(pot)
+                if self.node_ok(Some(pot.node_id)) && self.pot_ok(Some(&pot.pot_id)) =>
+            {
                 vec![tagged("pot", views::pot(pot))]
             }
             Change::Command(command) if self.node_ok(Some(command.node_id)) => {

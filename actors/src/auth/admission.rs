@@ -98,6 +98,24 @@ impl Admission for BookAdmission {
                         "enrolling needs a node id or a name".to_owned(),
                     ));
                 }
+                let live = |i: &Identity| i.state != IdentityState::Revoked;
+                if let Some(id) = node_id
+                    && self.book.by_node_id(id).is_some_and(live)
+                {
+                    return Err(IdentityOpError::Conflict(format!(
+                        "node {id} is already enrolled; revoke it first to issue a new key"
+                    )));
+                }
+                if let Some(name) = &name
+                    && node_id.is_none()
+                    && self.book.named(name).any(live)
+                {
+                    return Err(IdentityOpError::Conflict(
+                        "a node with that name is already enrolled; revoke it first to issue \
+                         a new key"
+                            .to_owned(),
+                    ));
+                }
                 let (identity, changes) = self.book.enroll(node_id, name.as_deref());
                 self.persist(changes);
                 let totp_key = identity.secret.ok_or_else(|| {
@@ -121,14 +139,9 @@ impl Admission for BookAdmission {
                 })
             }
             IdentityOp::Approve(node_id) => {
-                let change = self
-                    .book
-                    .approve(self.key_of(node_id)?)
-                    .ok_or_else(|| {
-                        IdentityOpError::Conflict(format!(
-                            "node {node_id} is not waiting for approval"
-                        ))
-                    })?;
+                let change = self.book.approve(self.key_of(node_id)?).ok_or_else(|| {
+                    IdentityOpError::Conflict(format!("node {node_id} is not waiting for approval"))
+                })?;
                 self.persist([change]);
                 Ok(IdentityOpDone::Done)
             }

@@ -480,6 +480,15 @@ impl IdentityBook {
             })
     }
 
+    /// The identities that use `name`.
+    pub fn named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Identity> + 'a {
+        self.by_name
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.identities.get(key))
+    }
+
     /// Enrolls an identity by node id or name (an operator's act): a fresh secret, handed out
     /// of band. A tombstone of the same id or name is lifted.
     pub fn enroll(
