@@ -176,6 +176,11 @@ impl Core {
         actix_rt::spawn(accept.run(listener));
 
         let api_addr = SocketAddr::new(config.api.host, config.api.port);
+        let api_tls = match (&config.api.tls_cert, &config.api.tls_key) {
+            (Some(cert), Some(key)) => Some(net::server_config(cert, key, None)?),
+            _ => None,
+        };
+        let api_scheme = if api_tls.is_some() { "https" } else { "http" };
         let api = ApiServer::start(
             api_addr,
             ApiState {
@@ -194,12 +199,13 @@ impl Core {
                 tickets: Default::default(),
                 max_body_bytes: config.api.max_body_bytes,
             },
+            api_tls,
         )
         .map_err(|source| StartError::Bind {
             addr: api_addr,
             source,
         })?;
-        log::info!("HTTP API listening on http://{}.", api.addr);
+        log::info!("HTTP API listening on {api_scheme}://{}.", api.addr);
         Ok(Core {
             node_addr,
             registry,

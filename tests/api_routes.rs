@@ -705,3 +705,38 @@ fn a_client_too_slow_for_the_stream_is_told_why_and_closed() {
     let reason = reason.expect("an error message before the close");
     assert_eq!(reason["error"]["code"], "slow_consumer", "{reason}");
 }
+
+#[test]
+fn the_api_speaks_https_when_given_a_certificate() {
+    use std::io::{Read, Write};
+    let pki = common::certs::TestPki::generate();
+    let core = start_core(&format!(
+        "{TOKENS}tls_cert = {:?}\ntls_key = {:?}\n",
+        pki.server_cert.display().to_string(),
+        pki.server_key.display().to_string()
+    ));
+    let mut tls = pki
+        .connect_blocking(core.api_addr, common::certs::ClientCert::None)
+        .expect("a TLS handshake");
+    write!(
+        tls,
+        "GET /api/v1/nodes HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {READ}\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = tls.read_to_string(&mut response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("{\"nodes\":[]}"), "{response}");
+    // Plain HTTP gets no answer from a TLS listener.
+    let mut plain = TcpStream::connect(core.api_addr).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    plain
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = plain.read_to_end(&mut buf);
+    assert!(!String::from_utf8_lossy(&buf).contains("\"status\":\"ok\""));
+}

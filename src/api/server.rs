@@ -51,8 +51,13 @@ pub struct ApiServer {
 }
 
 impl ApiServer {
-    /// Binds `addr` (port 0: any free port) and serves; must run inside an actix `System`.
-    pub fn start(addr: SocketAddr, state: ApiState) -> std::io::Result<ApiServer> {
+    /// Binds `addr` (port 0: any free port) and serves, over HTTPS when `tls` is given; must
+    /// run inside an actix `System`.
+    pub fn start(
+        addr: SocketAddr,
+        state: ApiState,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> std::io::Result<ApiServer> {
         let listener = net::bind_listener(addr, net::LISTEN_BACKLOG)?.into_std()?;
         let addr = listener.local_addr()?;
         let max_body = state.max_body_bytes;
@@ -111,9 +116,12 @@ impl ApiServer {
                 .default_service(web::to(not_found))
             })
             .workers(1)
-            .disable_signals()
-            .listen(listener)?
-            .run();
+            .disable_signals();
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, Arc::unwrap_or_clone(tls))?,
+            None => server.listen(listener)?,
+        }
+        .run();
         let handle = server.handle();
         actix_rt::spawn(server);
         Ok(ApiServer { addr, handle })
