@@ -159,6 +159,7 @@ impl Core {
             storage.disk_low_flag(),
             config.storage.dir.clone(),
             config.storage.min_free_disk_mb,
+            registry.clone().recipient(),
             stopping.clone(),
         ));
         let accept = AcceptLoop {

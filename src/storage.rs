@@ -1,6 +1,8 @@
 //! The Core's durable side at run time: the store writer and its read side, the bounded ingest
 //! path sessions feed, the export sink, and the disk-space watch.
 
+use honeybee_actors::alerts::{AlertKey, AlertKind};
+use honeybee_actors::registry::CoreAlert;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -105,8 +107,10 @@ impl Storage {
         disk_low: Arc<AtomicBool>,
         dir: std::path::PathBuf,
         min_free_mb: u64,
+        alerts: actix::Recipient<CoreAlert>,
         mut stop: watch::Receiver<bool>,
     ) {
+        let key = AlertKey::core(AlertKind::DiskLow);
         let min_free = min_free_mb.saturating_mul(1 << 20);
         loop {
             let low = match free_disk_bytes(&dir) {
@@ -123,7 +127,19 @@ impl Storage {
                      the Core stops reading events until space is freed.",
                     dir.display()
                 );
+                alerts.do_send(CoreAlert {
+                    key: key.clone(),
+                    message: Some(format!(
+                        "free disk space under {} is below storage.min_free_disk_mb \
+                         ({min_free_mb} MiB); events are not read until space is freed",
+                        dir.display()
+                    )),
+                });
             } else if !low && was_low {
+                alerts.do_send(CoreAlert {
+                    key: key.clone(),
+                    message: None,
+                });
                 log::info!(
                     "Disk space under {} recovered; reading events again.",
                     dir.display()

@@ -740,3 +740,20 @@ fn the_api_speaks_https_when_given_a_certificate() {
     let _ = plain.read_to_end(&mut buf);
     assert!(!String::from_utf8_lossy(&buf).contains("\"status\":\"ok\""));
 }
+
+#[test]
+fn low_disk_raises_an_alert() {
+    let core = start_core(&format!(
+        "{TOKENS}[storage]\nmin_free_disk_mb = 1000000000\n"
+    ));
+    let api = Api::new(core.api_addr, READ);
+    wait_until(Duration::from_secs(10), "a disk_low alert", || {
+        api.ok("/api/v1/alerts")["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["type"] == "disk_low" && a["cleared_at"].is_null() && a["node_id"].is_null())
+    });
+    let metrics = raw(core.api_addr, "GET", "/metrics", Some(READ), None).text();
+    assert!(metrics.contains("honeybee_alerts_open 1"), "{metrics}");
+}
