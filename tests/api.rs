@@ -77,7 +77,9 @@ fn ready_says_why_when_the_disk_is_low() {
 
 #[test]
 fn metrics_need_a_token_and_count_what_was_ingested() {
-    let core = start_core("[api]\ntoken = \"admin-token-1\"\nread_tokens = [\"reader-token-2\"]");
+    let core = start_core(
+        "[api]\ntoken = \"admin-token-1-for-tests\"\nread_tokens = [\"reader-token-2-for-tests\"]",
+    );
     assert_eq!(get_raw(core.api_addr, "/metrics", None).0, 401);
     assert_eq!(get_raw(core.api_addr, "/metrics", Some("wrong")).0, 401);
     let mut node = FakeNode::connect(core.node_addr, 5);
@@ -87,10 +89,10 @@ fn metrics_need_a_token_and_count_what_was_ingested() {
     }
     node.send(node.pot_status("p", "Running", None));
     wait_until(std::time::Duration::from_secs(5), "events stored", || {
-        let (_, text) = get_raw(core.api_addr, "/metrics", Some("reader-token-2"));
+        let (_, text) = get_raw(core.api_addr, "/metrics", Some("reader-token-2-for-tests"));
         text.contains("honeybee_events_stored_total 3")
     });
-    let (status, text) = get_raw(core.api_addr, "/metrics", Some("admin-token-1"));
+    let (status, text) = get_raw(core.api_addr, "/metrics", Some("admin-token-1-for-tests"));
     assert_eq!(status, 200);
     for line in [
         "honeybee_connections 1",

@@ -147,8 +147,8 @@ node_port = 19001
 [api]
 host = "::1"
 port = 0
-token = "admin-token"
-read_tokens = ["r1", "r2"]
+token = "admin-token-0123456789"
+read_tokens = ["read-token-1-0123456789", "read-token-2-0123456789"]
 tokens_file = "/etc/hb/tokens.toml"
 max_body_bytes = 2048
 public_metrics = true
@@ -219,8 +219,11 @@ fn every_key_is_read_from_toml() {
     want.api = ApiConfig {
         host: Ipv6Addr::LOCALHOST.into(),
         port: 0,
-        token: Some("admin-token".into()),
-        read_tokens: vec!["r1".into(), "r2".into()],
+        token: Some("admin-token-0123456789".into()),
+        read_tokens: vec![
+            "read-token-1-0123456789".into(),
+            "read-token-2-0123456789".into(),
+        ],
         tokens_file: "/etc/hb/tokens.toml".into(),
         max_body_bytes: 2048,
         public_metrics: true,
@@ -329,12 +332,12 @@ fn environment_overrides() {
         ("", &[("HONEYBEE__STORAGE__COMMIT_INTERVAL_MS", "10")], |c| c.storage.commit_interval = Duration::from_millis(10)),
         ("", &[("HONEYBEE__AUTH__TOTP_EXEMPT", " edge-1, edge-2,,")], |c| c.auth.totp_exempt = vec!["edge-1".into(), "edge-2".into()]),
         ("", &[("HONEYBEE__AUTH__TOTP_EXEMPT", r#"["a,b", "c"]"#)], |c| c.auth.totp_exempt = vec!["a,b".into(), "c".into()]),
-        ("[api]\nread_tokens = [\"x\"]", &[("HONEYBEE__API__READ_TOKENS", "")], |_| {}),
+        ("[api]\nread_tokens = [\"x-0123456789abcdef\"]", &[("HONEYBEE__API__READ_TOKENS", "")], |_| {}),
         ("", &[("HONEYBEE__POTS__ALLOWED_SOURCES", "https://a.example/x/,ssh://b.example/y")], |c| {
             c.pots.allowed_sources = vec!["https://a.example/x/".into(), "ssh://b.example/y".into()]
         }),
         ("", &[("HONEYBEE__AUTH__ENROLLMENT", "closed")], |c| c.auth.enrollment = Enrollment::Closed),
-        ("", &[("HONEYBEE__API__TOKEN", "t0ken")], |c| c.api.token = Some("t0ken".into())),
+        ("", &[("HONEYBEE__API__TOKEN", "t0ken-0123456789abcdef")], |c| c.api.token = Some("t0ken-0123456789abcdef".into())),
         ("", &[("HONEYBEE__STORAGE__DIR", "/srv/hb")], |c| {
             c.storage.dir = "/srv/hb".into();
             c.api.tokens_file = "/srv/hb/tokens.toml".into();
@@ -619,7 +622,8 @@ fn secrets_are_never_echoed() {
     assert_eq!(
         shown,
         "api.token: must be a string, got (value hidden)\n\
-         api.read_tokens: entry 1 must be printable ASCII without spaces (value hidden)\n\
+         api.read_tokens: entry 1 must be at least 16 printable ASCII characters without spaces \
+         (value hidden)\n\
          api.read_tokens: entry 2 must be a string, got (value hidden)"
     );
 }

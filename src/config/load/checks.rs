@@ -154,14 +154,18 @@ pub(super) fn list(
 }
 
 /// An API token: printable ASCII without spaces (it travels in an HTTP header).
+/// Shortest API token accepted from the config (a guessable token is no protection).
+const MIN_TOKEN_BYTES: usize = 16;
+
 pub(super) fn token(path: &str, v: &ValueKind) -> Checked<String> {
     let s = string(path, v)?;
-    if s.bytes().all(|b| b.is_ascii_graphic()) {
+    if s.len() >= MIN_TOKEN_BYTES && s.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(s)
     } else {
-        Err(vec![
-            "must be printable ASCII without spaces (value hidden)".to_owned(),
-        ])
+        Err(vec![format!(
+            "must be at least {MIN_TOKEN_BYTES} printable ASCII characters without spaces \
+             (value hidden)"
+        )])
     }
 }
 
