@@ -1,6 +1,7 @@
 //! HoneyBee Core: configuration, listeners, and the server that runs the actors.
 
 pub mod api;
+pub mod cli;
 pub mod config;
 pub mod export;
 pub mod logging;
@@ -8,3 +9,4 @@ pub mod net;
 pub mod runtime;
 pub mod server;
 pub mod storage;
+pub mod tokens;

@@ -1,11 +1,12 @@
-//! The `honeybee-core` binary: `serve` (the default) and `check`.
+//! The `honeybee-core` binary: `serve` (the default), `check`, `backup`, and the operator
+//! commands of `cli` (tokens, enrollment, and the fleet through the running Core's API).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use honeybee_core::config::{self, Config};
-use honeybee_core::{logging, runtime};
+use honeybee_core::{cli, logging, runtime};
 
 /// The config file used when none is given.
 const DEFAULT_CONFIG: &str = "conf/default.toml";
@@ -42,6 +43,8 @@ enum Cmd {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    #[command(flatten)]
+    Operator(Box<cli::Command>),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Cmd::Serve { config } => serve(config.as_deref()),
         Cmd::Check { config } => check(config.as_deref()),
         Cmd::Backup { file, config } => backup(&file, config.as_deref()),
+        Cmd::Operator(command) => cli::run(*command, |path| load(path).map(|(config, _)| config)),
     }
 }
 

@@ -112,8 +112,12 @@ fn client_verifier(
         .map_err(|e| bad_ca(e.to_string()))
 }
 
-/// Every certificate in the PEM file at `path`, in file order; at least one.
-fn load_certs(path: &Path, role: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+/// Every certificate in the PEM file at `path`, in file order; at least one. `role` names the
+/// file in errors (the CLI reads the API's certificate with it too).
+pub(crate) fn load_certs(
+    path: &Path,
+    role: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let unreadable = |e: pem::Error| TlsError::Unreadable {
         role,
         path: path.to_path_buf(),
