@@ -432,9 +432,10 @@ fn queued_commands_for_an_offline_node_go_out_in_order_when_it_returns() {
         .unwrap()
         .unwrap()
     };
-    let deploy_a = queue(Command::DeployPot("a".into()));
-    let restart = queue(Command::Restart);
+    // Queued in this order: b before a (not the order of their pot ids).
     let deploy_b = queue(Command::DeployPot("b".into()));
+    let restart = queue(Command::Restart);
+    let deploy_a = queue(Command::DeployPot("a".into()));
     for s in [deploy_a, restart, deploy_b] {
         assert_eq!(s.status, CommandStatus::Pending);
         wait_stored(&core, s.command_id, "pending");
@@ -447,8 +448,8 @@ fn queued_commands_for_an_offline_node_go_out_in_order_when_it_returns() {
         json!({"GetInstalledPots": {}}),
         "the Core's own first"
     );
-    assert_eq!(received(&mut node), json!({"DeployPot": "a"}));
     assert_eq!(received(&mut node), json!({"DeployPot": "b"}));
+    assert_eq!(received(&mut node), json!({"DeployPot": "a"}));
     // The node's slot is the list's until its window ends.
     assert_eq!(received(&mut node), json!({"Restart": {}}));
     for s in [deploy_a, restart, deploy_b] {

@@ -185,15 +185,15 @@ impl CommandBook {
         Ok(changes)
     }
 
-    /// The node is connected: sends the first waiting command of every free slot (the node's
-    /// slot first, then the pots' in the order their commands were submitted).
+    /// The node is connected: sends the first waiting command of every free slot, in the
+    /// order those commands were submitted.
     pub fn dispatch_all(&mut self, now: Now, settings: &CommandSettings) -> Changes {
         let mut slots: Vec<(Slot, u64)> = self
             .waiting
             .iter()
             .filter_map(|(slot, queue)| queue.front().map(|r| (slot.clone(), r.id)))
             .collect();
-        slots.sort_by_key(|(slot, id)| (*slot != Slot::Node, *id));
+        slots.sort_by_key(|(_, id)| *id);
         let mut changes = Vec::new();
         for (slot, _) in slots {
             self.dispatch(&slot, now, settings, &mut changes);
