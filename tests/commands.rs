@@ -539,7 +539,7 @@ fn broadcasts_are_tracked_per_node() {
 }
 
 #[test]
-fn command_ids_continue_after_a_restart() {
+fn command_ids_continue_after_a_restart_and_nothing_is_left_pending() {
     let first = start_core(QUICK);
     let (mut node, list) = connect(&first, 23);
     let deploy = send(&first, 23, Command::DeployPot("a".into()));
@@ -547,27 +547,39 @@ fn command_ids_continue_after_a_restart() {
     node.send(node.pot_status("a", "Running", None));
     wait_stored(&first, deploy, "completed");
     assert!(deploy > list);
-    drop(node);
+    let stop = submit(&first, 23, Command::StopPot("a".into())).unwrap();
+    let waiting = submit(&first, 23, Command::StopPot("a".into())).unwrap();
+    assert_eq!(waiting.status, CommandStatus::Pending);
+    received(&mut node);
     let dir = first.stop();
+    drop(node);
 
     let mut config = test_config(QUICK);
     config.storage.dir = dir.path().join("data");
     let second = CoreThread::start(config).unwrap();
-    let (_node, relisted) = {
-        let mut node = FakeNode::connect(second.node_addr, 23);
-        node.register("node-23");
-        received(&mut node);
-        wait_until(WAIT, "the new list stored", || {
-            second.store.commands_of(&[23], 100).unwrap().len() == 3
-        });
-        let newest = second.store.commands_of(&[23], 1).unwrap().remove(0);
-        (node, newest.id)
-    };
-    assert_eq!(relisted, deploy + 1, "ids continue after the stored ones");
+    // What was in flight lost its connection; what waited was never sent.
+    let stored_of = |id| second.store.command(id).unwrap().unwrap();
+    assert_eq!(stored_of(deploy).status, "completed");
+    assert_eq!(stored_of(stop.command_id).status, "failed");
+    let row = stored_of(waiting.command_id);
+    assert_eq!(row.status, "failed");
     assert_eq!(
-        second.store.command(deploy).unwrap().unwrap().status,
-        "completed"
+        result_of(&row),
+        json!({"message": "the Core shut down before it could send this command"})
     );
+    let mut node = FakeNode::connect(second.node_addr, 23);
+    node.register("node-23");
+    received(&mut node);
+    wait_until(WAIT, "the new list stored", || {
+        second.store.commands_of(&[23], 100).unwrap().len() == 5
+    });
+    let newest = second.store.commands_of(&[23], 1).unwrap().remove(0);
+    assert_eq!(
+        newest.id,
+        waiting.command_id + 1,
+        "ids continue after the stored ones"
+    );
+    assert_eq!(newest.command, r#"{"GetInstalledPots":{}}"#);
 }
 
 #[test]
