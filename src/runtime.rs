@@ -103,6 +103,10 @@ pub struct CoreThread {
     registry: Addr<Registry>,
     limits: ConnectionLimits,
     ingest: std::sync::Arc<honeybee_actors::pipeline::Ingest>,
+    /// The live feed (subscribe to watch node, pot, command and alert changes).
+    pub feed: honeybee_actors::feed::Feed,
+    /// The Core's counters (what `/metrics` reports).
+    pub counters: std::sync::Arc<honeybee_actors::counters::Counters>,
     system: ArbiterHandle,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -134,7 +138,7 @@ impl CoreThread {
                         core.store(),
                         core.registry.clone(),
                         core.limits(),
-                        core.ingest(),
+                        (core.ingest(), core.feed.clone(), core.counters.clone()),
                         Arbiter::current(),
                     );
                     let _ = ready_tx.send(Ok(handle));
@@ -144,7 +148,7 @@ impl CoreThread {
                 });
             })
             .map_err(StartError::Thread)?;
-        let ((node_addr, api_addr), store, registry, limits, ingest, system) = match ready_rx.recv()
+        let ((node_addr, api_addr), store, registry, limits, shared, system) = match ready_rx.recv()
         {
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
@@ -158,6 +162,7 @@ impl CoreThread {
                 )));
             }
         };
+        let (ingest, feed, counters) = shared;
         Ok(CoreThread {
             node_addr,
             api_addr,
@@ -165,6 +170,8 @@ impl CoreThread {
             registry,
             limits,
             ingest,
+            feed,
+            counters,
             system,
             stop: Some(stop_tx),
             thread: Some(thread),

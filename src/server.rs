@@ -15,8 +15,8 @@ use honeybee_actors::pipeline::Ingest;
 use honeybee_actors::registry::{BeginShutdown, ListNodes};
 use honeybee_actors::session::{NodeReader, NodeWriter, SessionDeps};
 use honeybee_actors::{
-    ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings, SessionSettings,
-    limited_log,
+    CommandSettings, ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings,
+    SessionSettings, limited_log,
 };
 use honeybee_store::Store;
 use tokio::net::{TcpListener, TcpStream};
@@ -84,6 +84,9 @@ pub struct Core {
     storage: Storage,
     api: ApiServer,
     close_grace: Duration,
+    /// The live feed and the counters the registry and sessions write (tests read them).
+    pub feed: Feed,
+    pub counters: Arc<Counters>,
 }
 
 impl Core {
@@ -119,6 +122,10 @@ impl Core {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
         );
+        let last_command_id = storage
+            .store
+            .last_command_id()
+            .map_err(StorageError::from)?;
         let feed = Feed::default();
         feed_events(&storage.writer(), feed.clone()).map_err(StartError::Thread)?;
         let counters = Arc::new(Counters::default());
@@ -126,6 +133,7 @@ impl Core {
             RegistrySettings {
                 strict_version: config.protocol.strict_version,
                 max_nodes: usize::try_from(config.auth.max_nodes).unwrap_or(usize::MAX),
+                commands: command_settings(config),
                 ..RegistrySettings::default()
             },
             Box::new(BookAdmission::new(book, storage.writer())),
@@ -133,6 +141,7 @@ impl Core {
             fleet,
         )
         .with_outputs(feed.clone(), Arc::clone(&counters))
+        .with_command_ids_after(last_command_id)
         .start();
 
         let addr = SocketAddr::new(config.server.host, config.server.node_port);
@@ -195,8 +204,8 @@ impl Core {
                 exported: storage.exported_counter(),
                 tokens: Tokens::new(config.api.token.clone(), config.api.read_tokens.clone()),
                 public_metrics: config.api.public_metrics,
-                feed,
-                counters,
+                feed: feed.clone(),
+                counters: Arc::clone(&counters),
                 tickets: Default::default(),
                 max_body_bytes: config.api.max_body_bytes,
             },
@@ -216,6 +225,8 @@ impl Core {
             storage,
             api,
             close_grace: settings.close_grace,
+            feed,
+            counters,
         })
     }
 
@@ -308,6 +319,18 @@ fn auth_settings(config: &Config) -> AuthSettings {
         max_identities_per_source: auth.max_identities_per_source,
         max_new_per_minute: auth.max_new_per_minute,
         max_nodes: usize::try_from(auth.max_nodes).unwrap_or(usize::MAX),
+    }
+}
+
+fn command_settings(config: &Config) -> CommandSettings {
+    CommandSettings {
+        timeout: config.commands.timeout,
+        install_timeout: config.commands.install_timeout,
+        list_window: config.commands.list_window,
+        // The config check parsed every entry already.
+        allowed_sources: honeybee_protocol::AllowedSources::new(&config.pots.allowed_sources)
+            .unwrap_or_default(),
+        ..CommandSettings::default()
     }
 }
 

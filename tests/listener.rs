@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use common::certs::{ClientCert, TestPki};
 use common::{FakeNode, start_core, wait_until};
-use honeybee_actors::registry::{Broadcast, GetNode, NodeFilter, RouteError, SendCommand};
+use honeybee_actors::commands::CommandStatus;
+use honeybee_actors::registry::{
+    Broadcast, GetNode, NodeFilter, SubmitCommand, SubmitError, Submitted,
+};
 use honeybee_protocol::{Command, NodeStatus};
 use serde_json::json;
 
@@ -127,22 +130,33 @@ fn commands_are_routed_to_the_live_session() {
         full.expect_message("NodeCommand")["command"],
         json!({"GetInstalledPots": {}})
     );
-    let routed = core.ask(SendCommand {
+    let routed = core.ask(SubmitCommand {
         node_id: 71,
         command: Command::DeployPot("cowrie-01".into()),
+        queue: false,
     });
-    assert_eq!(routed.unwrap(), Ok(()));
+    assert!(
+        matches!(
+            routed.unwrap(),
+            Ok(Submitted {
+                status: CommandStatus::Sent,
+                ..
+            })
+        ),
+        "sent at once"
+    );
     let command = full.expect_message("NodeCommand");
     assert_eq!(
         command,
         json!({"node_id": 71, "command": {"DeployPot": "cowrie-01"}})
     );
 
-    let unknown = core.ask(SendCommand {
+    let unknown = core.ask(SubmitCommand {
         node_id: 999,
         command: Command::Restart,
+        queue: false,
     });
-    assert_eq!(unknown.unwrap(), Err(RouteError::UnknownNode));
+    assert_eq!(unknown.unwrap(), Err(SubmitError::UnknownNode));
 
     let mut agent = FakeNode::connect(core.node_addr, 72);
     let mut registration = agent.registration("agent");
@@ -159,7 +173,10 @@ fn commands_are_routed_to_the_live_session() {
             },
         })
         .unwrap();
-    assert_eq!(reached, [72]);
+    assert_eq!(
+        reached.iter().map(|(node, _)| *node).collect::<Vec<_>>(),
+        [72]
+    );
     assert_eq!(
         agent.expect_message("NodeCommand")["command"],
         json!({"Restart": {}})
@@ -174,11 +191,12 @@ fn commands_are_routed_to_the_live_session() {
             .node
             .connected
     });
-    let offline = core.ask(SendCommand {
+    let offline = core.ask(SubmitCommand {
         node_id: 72,
         command: Command::Restart,
+        queue: false,
     });
-    assert_eq!(offline.unwrap(), Err(RouteError::Offline));
+    assert_eq!(offline.unwrap(), Err(SubmitError::Offline));
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{FakeNode, start_core, wait_until};
 use honeybee_actors::registry::{
-    FaultTarget, GetNode, InjectFault, ListNodes, PotHistory, SendCommand,
+    FaultTarget, GetNode, InjectFault, ListNodes, PotHistory, SubmitCommand,
 };
 use honeybee_core::runtime::CoreThread;
 use honeybee_protocol::{Command, NodeStatus, PotStatus};
@@ -38,11 +38,12 @@ fn heartbeat_all(nodes: &mut [FakeNode]) {
 /// Sends every node a command through the registry and checks each one receives it.
 fn command_all(core: &CoreThread, nodes: &mut [FakeNode], pot: &str) {
     for node in nodes.iter() {
-        let sent = core.ask(SendCommand {
+        let sent = core.ask(SubmitCommand {
             node_id: node.node_id,
             command: Command::GetPotStatus(pot.to_owned()),
+            queue: false,
         });
-        assert_eq!(sent.unwrap(), Ok(()), "node {} is routable", node.node_id);
+        assert!(sent.unwrap().is_ok(), "node {} is routable", node.node_id);
     }
     for node in nodes.iter_mut() {
         let command = node.expect_message("NodeCommand");

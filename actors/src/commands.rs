@@ -1,8 +1,18 @@
 //! Command tracking: every command the Core sends a node is a tracked record that goes
 //! `pending` → `sent` → `completed` | `failed` | `timed_out` (CORE.md's lifecycle and
-//! correlation table).
+//! correlation table). [`CommandBook`] is one node's commands as a pure state machine; the
+//! registry keeps one per node with commands, stores and publishes every change it reports,
+//! and sends the commands it releases.
+
+mod book;
+mod correlate;
+#[cfg(test)]
+mod tests;
 
 use std::time::SystemTime;
+
+pub use book::{Changes, CommandBook, CommandRecord, MAX_LISTED_POTS, Now, Place, QueueFull, Slot};
+pub use correlate::{Verdict, names_pot, pot_verdict, timeout_of};
 
 use honeybee_protocol::{Command, NodeId};
 
@@ -57,4 +67,19 @@ pub struct CommandView {
     pub updated_at: SystemTime,
     /// `{"status": .., "message": .., "pots": [..]}` with what applies, once there is one.
     pub result: Option<serde_json::Value>,
+}
+
+impl CommandRecord {
+    /// The API's and the stream's view of this record, for the node with record id `node_id`.
+    pub fn view(&self, node_id: NodeId) -> CommandView {
+        CommandView {
+            command_id: self.id,
+            node_id,
+            command: self.command.clone(),
+            status: self.status,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            result: self.result.clone(),
+        }
+    }
 }

@@ -46,4 +46,4 @@ pub use admission::{Admission, Applicant, Verdict};
 pub use limits::{ConnectionLimits, ConnectionPermit};
 pub use registry::{Registry, RegistrySettings};
 pub use session::{EndReason, NodeSession};
-pub use settings::{SessionSettings, SupervisionSettings};
+pub use settings::{CommandSettings, SessionSettings, SupervisionSettings};

@@ -2,6 +2,7 @@
 //! [`Admission`] decision point), routes commands and reports, answers fleet queries, and
 //! supervises the pot actors. Nothing else holds fleet state; everything reaches it by message.
 
+mod commands;
 mod messages;
 mod persist;
 mod record;
@@ -11,11 +12,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use honeybee_protocol::{
-    Command, CoreToNode, NodeCommand, NodeId, NodeStatus, PROTOCOL_VERSION, PotStatusUpdate,
-    RefusalCode,
-};
+use honeybee_protocol::{NodeId, NodeStatus, PotStatusUpdate, RefusalCode};
 
+pub use commands::{GetCommand, SubmitCommand, SubmitError, Submitted};
 pub use messages::*;
 pub use record::{NODE_HISTORY_LIMIT, NodeRecord, PotEntry, SessionLink};
 pub use views::*;
@@ -32,8 +31,8 @@ use crate::limited_log;
 use crate::log_limit::LogLimiter;
 use crate::pot::lifecycle::Lifecycle;
 use crate::pot::{PotActor, PotChanged, PotExited, PotIdentity, PotReport};
-use crate::session::{CloseSession, Deliver, EndReason};
-use crate::settings::SupervisionSettings;
+use crate::session::{CloseSession, EndReason};
+use crate::settings::{CommandSettings, SupervisionSettings};
 use crate::text::{clip, clip_message};
 
 /// Messages sent with `send()` (registrations, queries) queued before senders wait.
@@ -54,6 +53,7 @@ pub struct RegistrySettings {
     /// `auth.max_nodes`: node records kept at most; past it new nodes are refused.
     pub max_nodes: usize,
     pub supervision: SupervisionSettings,
+    pub commands: CommandSettings,
 }
 
 impl Default for RegistrySettings {
@@ -62,6 +62,7 @@ impl Default for RegistrySettings {
             strict_version: false,
             max_nodes: 100_000,
             supervision: SupervisionSettings::default(),
+            commands: CommandSettings::default(),
         }
     }
 }
@@ -81,6 +82,8 @@ pub struct Registry {
     feed: Feed,
     counters: Arc<Counters>,
     alerts: AlertBook,
+    /// Every command sent or waiting to be sent to a node.
+    commands: commands::Tracker,
 }
 
 impl std::fmt::Debug for Registry {
@@ -122,6 +125,7 @@ impl Registry {
             feed: Feed::default(),
             counters: Arc::default(),
             alerts: AlertBook::default(),
+            commands: commands::Tracker::default(),
         }
     }
 
@@ -413,7 +417,7 @@ impl Actor for Registry {
 impl Handler<Register> for Registry {
     type Result = Result<Admitted, Refused>;
 
-    fn handle(&mut self, msg: Register, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, msg: Register, ctx: &mut Context<Self>) -> Self::Result {
         if self.shutting_down || !msg.session.connected() {
             return Err(Refused::Unavailable);
         }
@@ -481,15 +485,6 @@ impl Handler<Register> for Registry {
             honeybee_protocol::error::sanitize(&reg.node_name, 128),
             msg.remote_addr
         );
-        // Learn its pots (queued behind the ack: the session is waiting for this answer).
-        // A v1 node cannot take commands.
-        if node.protocol_version >= PROTOCOL_VERSION {
-            msg.session
-                .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-                    node_id: reg.node_id,
-                    command: Command::GetInstalledPots,
-                })));
-        }
         let pot_types = node
             .pots
             .iter()
@@ -500,6 +495,9 @@ impl Handler<Register> for Registry {
             self.raise_alert(AlertKey::node(AlertKind::PossibleClone, primary), message);
         }
         self.node_changed(primary);
+        // Learn its pots, then send what waited for it (queued behind the ack: the session
+        // is waiting for this answer). A v1 node cannot take commands.
+        self.commands_on_register(primary, ctx);
         Ok(Admitted {
             totp_key,
             pot_types,
@@ -524,6 +522,7 @@ impl Handler<NodeReport> for Registry {
                     queued(persist::node_status(&self.store, node_id, &change));
                     self.node_changed(node_id);
                 }
+                self.commands_on_node_status(node_id, status, ctx);
             }
             Report::Event(event) => {
                 let event = NodeEventRecord {
@@ -532,9 +531,14 @@ impl Handler<NodeReport> for Registry {
                     message: clip_message(event.message),
                 };
                 queued(persist::node_event(&self.store, node_id, &event));
+                let (kind, message) = (event.kind, event.message.clone());
                 node.push_event(event);
+                self.commands_on_node_event(node_id, kind, message.as_deref(), ctx);
             }
-            Report::Pot(update) => self.on_pot_report(node_id, update, ctx),
+            Report::Pot(update) => {
+                self.commands_on_pot_report(node_id, &update, ctx);
+                self.on_pot_report(node_id, update, ctx);
+            }
             Report::Seen => {}
         }
     }
@@ -543,7 +547,7 @@ impl Handler<NodeReport> for Registry {
 impl Handler<SessionEnded> for Registry {
     type Result = ();
 
-    fn handle(&mut self, msg: SessionEnded, _: &mut Context<Self>) {
+    fn handle(&mut self, msg: SessionEnded, ctx: &mut Context<Self>) {
         let Some(node_id) = msg.node_id.map(|id| self.resolve(id)) else {
             return;
         };
@@ -565,6 +569,7 @@ impl Handler<SessionEnded> for Registry {
             msg.reason
         );
         self.node_changed(node_id);
+        self.commands_on_session_end(node_id, ctx);
     }
 }
 
@@ -631,49 +636,6 @@ impl Handler<PotExited> for Registry {
                 );
             }
         }
-    }
-}
-
-impl Handler<SendCommand> for Registry {
-    type Result = Result<(), RouteError>;
-
-    fn handle(&mut self, msg: SendCommand, _: &mut Context<Self>) -> Self::Result {
-        let node = self
-            .nodes
-            .get(&self.resolve(msg.node_id))
-            .ok_or(RouteError::UnknownNode)?;
-        let session = node.session.as_ref().ok_or(RouteError::Offline)?;
-        session
-            .addr
-            .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-                node_id: session.node_id,
-                command: msg.command,
-            })));
-        Ok(())
-    }
-}
-
-impl Handler<Broadcast> for Registry {
-    type Result = Vec<NodeId>;
-
-    fn handle(&mut self, msg: Broadcast, _: &mut Context<Self>) -> Vec<NodeId> {
-        let matches = |n: &NodeRecord| {
-            msg.filter.node_type.is_none_or(|t| t == n.node_type)
-                && msg.filter.status.is_none_or(|s| s == n.status)
-        };
-        let mut reached = Vec::new();
-        for node in self.nodes.values().filter(|n| matches(n)) {
-            if let Some(session) = &node.session {
-                session
-                    .addr
-                    .do_send(Deliver(CoreToNode::NodeCommand(NodeCommand {
-                        node_id: session.node_id,
-                        command: msg.command.clone(),
-                    })));
-                reached.push(node.node_id);
-            }
-        }
-        reached
     }
 }
 
@@ -766,8 +728,9 @@ impl Handler<CountNodes> for Registry {
 impl Handler<BeginShutdown> for Registry {
     type Result = usize;
 
-    fn handle(&mut self, _: BeginShutdown, _: &mut Context<Self>) -> usize {
+    fn handle(&mut self, _: BeginShutdown, ctx: &mut Context<Self>) -> usize {
         self.shutting_down = true;
+        self.commands_on_shutdown(ctx);
         self.nodes.values().filter(|n| n.session.is_some()).count()
     }
 }

@@ -45,3 +45,30 @@ impl Default for SupervisionSettings {
         }
     }
 }
+
+/// How commands to nodes are tracked (`commands.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSettings {
+    /// `commands.timeout_secs`: a sent command without an answer by then is `timed_out`.
+    pub timeout: Duration,
+    /// `commands.install_timeout_secs`: the same for `InstallPot`.
+    pub install_timeout: Duration,
+    /// `commands.list_window_ms`: how long `GetInstalledPots` collects answers.
+    pub list_window: Duration,
+    /// Commands waiting (`pending`) per node at most; past it a submission is refused.
+    pub max_waiting: usize,
+    /// `pots.allowed_sources`: where an `InstallPot`'s `git_url` may point.
+    pub allowed_sources: honeybee_protocol::AllowedSources,
+}
+
+impl Default for CommandSettings {
+    fn default() -> Self {
+        CommandSettings {
+            timeout: Duration::from_secs(30),
+            install_timeout: Duration::from_secs(600),
+            list_window: Duration::from_millis(2000),
+            max_waiting: 1000,
+            allowed_sources: honeybee_protocol::AllowedSources::none(),
+        }
+    }
+}

@@ -68,23 +68,6 @@ pub struct SessionEnded {
     pub reason: EndReason,
 }
 
-/// Why a command could not be routed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum RouteError {
-    #[error("no such node")]
-    UnknownNode,
-    #[error("the node is not connected")]
-    Offline,
-}
-
-/// Send a command to a node's live session.
-#[derive(Debug, Message)]
-#[rtype(result = "Result<(), RouteError>")]
-pub struct SendCommand {
-    pub node_id: NodeId,
-    pub command: Command,
-}
-
 /// Which nodes a broadcast reaches (all connected nodes when empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeFilter {
@@ -92,9 +75,11 @@ pub struct NodeFilter {
     pub status: Option<NodeStatus>,
 }
 
-/// Send a command to every connected node matching the filter; answers the ids reached.
+/// Submit a command for every connected v2 node matching the filter; answers each node
+/// reached (its record id) with the id its command is tracked under (`SubmitCommand` per node:
+/// sent at once, or `pending` behind what is in flight there).
 #[derive(Debug, Message)]
-#[rtype(result = "Vec<NodeId>")]
+#[rtype(result = "Vec<(NodeId, u64)>")]
 pub struct Broadcast {
     pub command: Command,
     pub filter: NodeFilter,
