@@ -1,6 +1,7 @@
 //! The operator surface: the HTTP API server and its JSON shapes. Only this module knows HTTP
 //! and those shapes (the export sink writes events exactly as the API returns them).
 
+pub mod access;
 pub mod auth;
 mod commands;
 pub mod error;

@@ -21,8 +21,8 @@ pub fn serve(config: Config) -> Result<(), StartError> {
         let core = Core::start(&config, &Tuning::default()).await?;
         let mut signals = Signals::new();
         while let Signal::Reload = signals.next().await {
-            log::info!("SIGHUP: reopening the export file.");
-            core.reopen_export();
+            log::info!("SIGHUP: reopening the export file and reloading the API tokens.");
+            core.reload();
         }
         log::info!("Signal received; shutting down.");
         core.shutdown().await;

@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
+use crate::api::access::{self, TokensFileWatch};
 use crate::api::auth::Tokens;
 use crate::api::server::{ApiServer, ApiState};
 use crate::config::{self, Config};
@@ -53,6 +54,8 @@ pub enum StartError {
     Thread(std::io::Error),
     #[error("store: {0}")]
     Storage(#[from] StorageError),
+    #[error("API tokens: {0}")]
+    Tokens(String),
 }
 
 /// Engine settings that are not configuration: sizes chosen for production, which tests and
@@ -87,6 +90,8 @@ pub struct Core {
     /// The live feed and the counters the registry and sessions write (tests read them).
     pub feed: Feed,
     pub counters: Arc<Counters>,
+    /// Notified on SIGHUP: the tokens file is read again.
+    reload_tokens: Arc<tokio::sync::Notify>,
 }
 
 impl Core {
@@ -185,6 +190,14 @@ impl Core {
         };
         actix_rt::spawn(accept.run(listener));
 
+        let generated =
+            access::generated_token(config).map_err(|e| StartError::Tokens(e.to_string()))?;
+        let tokens = Tokens::new(config.api.token.clone(), config.api.read_tokens.clone())
+            .with_generated(generated);
+        let reload_tokens = Arc::new(tokio::sync::Notify::new());
+        let tokens_watch = TokensFileWatch::start(config.api.tokens_file.clone(), tokens.clone())
+            .map_err(|e| StartError::Tokens(e.to_string()))?;
+        actix_rt::spawn(tokens_watch.watch(stop.subscribe(), Arc::clone(&reload_tokens)));
         let api_addr = SocketAddr::new(config.api.host, config.api.port);
         let api_tls = match (&config.api.tls_cert, &config.api.tls_key) {
             (Some(cert), Some(key)) => Some(net::server_config(cert, key, None)?),
@@ -202,12 +215,13 @@ impl Core {
                 started: Instant::now(),
                 limits: limits.clone(),
                 exported: storage.exported_counter(),
-                tokens: Tokens::new(config.api.token.clone(), config.api.read_tokens.clone()),
+                tokens: tokens.clone(),
                 public_metrics: config.api.public_metrics,
                 feed: feed.clone(),
                 counters: Arc::clone(&counters),
                 tickets: Default::default(),
                 max_body_bytes: config.api.max_body_bytes,
+                allowed_sources: Arc::new(command_settings(config).allowed_sources),
             },
             api_tls,
         )
@@ -227,6 +241,7 @@ impl Core {
             close_grace: settings.close_grace,
             feed,
             counters,
+            reload_tokens,
         })
     }
 
@@ -291,9 +306,10 @@ impl Core {
         Arc::clone(&self.storage.ingest)
     }
 
-    /// Reopens the export file (SIGHUP).
-    pub fn reopen_export(&self) {
+    /// What SIGHUP reloads: the export file is reopened and the tokens file read again.
+    pub fn reload(&self) {
         self.storage.reopen_export();
+        self.reload_tokens.notify_one();
     }
 }
 

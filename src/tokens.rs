@@ -223,7 +223,7 @@ pub fn generate_token() -> String {
     random_token().expect("the OS random number generator works")
 }
 
-fn random_token() -> Result<String, getrandom::Error> {
+pub(crate) fn random_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut bytes)?;
     Ok(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
@@ -243,7 +243,7 @@ pub fn sha256_hex(text: &str) -> String {
 pub(crate) const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Whether `a` and `b` are equal, in time that depends only on their lengths.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -256,7 +256,7 @@ pub(crate) fn valid_name(name: &str) -> bool {
 
 /// Writes `bytes` to `path` through a private temporary file in the same directory, renamed
 /// over `path` once it is on disk.
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

@@ -373,14 +373,14 @@ fn the_url_and_token_come_from_the_config() {
     let stub = Stub::start(|_| Answer::Json(200, json!({"honeypots": []}).to_string()));
     let port = stub.url.rsplit(':').next().unwrap().to_owned();
     let (dir, config) = workdir(&format!(
-        "[api]\nhost = \"0.0.0.0\"\nport = {port}\ntoken = \"from-config\"\n"
+        "[api]\nhost = \"0.0.0.0\"\nport = {port}\ntoken = \"from-config-0123456789\"\n"
     ));
     let run = hb(dir.path(), &["pots", "-c", config.to_str().unwrap()], None);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout, "No honeypots.\n");
     assert_eq!(
         stub.requests()[0].header("authorization"),
-        Some("Bearer from-config")
+        Some("Bearer from-config-0123456789")
     );
 
     // Without api.token: <storage.dir>/api-token; HONEYBEE_TOKEN wins over both.

@@ -1,10 +1,13 @@
 //! Commands: send one to a node (tracked to its outcome), broadcast, and read them back.
 
 use actix_web::{HttpResponse, web};
+use honeybee_actors::registry::{Broadcast, NodeFilter, SubmitCommand, SubmitError};
+use honeybee_protocol::validate::{self, CommandError};
+use honeybee_protocol::{Command, NodeStatus, NodeType, decode_command};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{ApiError, ApiResult, parse_node_id};
+use super::error::{ApiError, ApiResult, Code, parse_node_id};
 use super::events::ids_of;
 use super::server::ApiState;
 use super::views;
@@ -65,4 +68,115 @@ pub async fn of_node(
     .await??;
     let commands: Vec<Value> = rows.iter().map(views::command_row).collect();
     Ok(HttpResponse::Ok().json(json!({ "commands": commands })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendQuery {
+    queue: Option<bool>,
+}
+
+/// A wire `Command` from JSON (numbers and booleans in `InstallPot` config become strings;
+/// nested values are refused). The registry checks it with `validate::command` before it is
+/// tracked or sent.
+fn command_from(value: &Value) -> ApiResult<Command> {
+    let bytes = serde_json::to_vec(value).map_err(|e| ApiError::invalid(e.to_string()))?;
+    decode_command(&bytes)
+        .map_err(|e| ApiError::invalid(format!("not a valid command: {}", e.detail)))
+}
+
+fn submit_error(node_id: u64, e: SubmitError) -> ApiError {
+    match e {
+        SubmitError::UnknownNode => ApiError::not_found(format!("no node {node_id}")),
+        SubmitError::Offline => ApiError::new(
+            Code::NodeOffline,
+            format!("node {node_id} is not connected (add ?queue=true to send it on reconnect)"),
+        ),
+        SubmitError::LegacyProtocol => ApiError::new(
+            Code::NodeLegacyProtocol,
+            format!("node {node_id} speaks protocol version 1, which takes no commands"),
+        ),
+        SubmitError::QueueFull => ApiError::new(
+            Code::Conflict,
+            format!("node {node_id} has too many commands waiting; try again later"),
+        ),
+        SubmitError::Invalid(e @ CommandError::GitUrl(_)) => {
+            ApiError::new(Code::Forbidden, e.to_string())
+        }
+        SubmitError::Invalid(e) => ApiError::invalid(e.to_string()),
+    }
+}
+
+/// `POST /api/v1/nodes/{id}/commands[?queue=true]`.
+pub async fn send(
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    query: web::Query<SendQuery>,
+    body: web::Json<Value>,
+) -> ApiResult {
+    let node_id = parse_node_id(&id)?;
+    let command = command_from(&body)?;
+    let submitted = state
+        .registry
+        .send(SubmitCommand {
+            node_id,
+            command,
+            queue: query.queue.unwrap_or(false),
+        })
+        .await?
+        .map_err(|e| submit_error(node_id, e))?;
+    Ok(HttpResponse::Accepted().json(json!({
+        "command_id": submitted.command_id,
+        "status": submitted.status.as_str(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastRequest {
+    command: Value,
+    node_type: Option<String>,
+    status: Option<String>,
+}
+
+/// `POST /api/v1/commands/broadcast`: the command to every connected node matching the
+/// filters, each tracked on its own.
+pub async fn broadcast(state: web::Data<ApiState>, body: web::Json<BroadcastRequest>) -> ApiResult {
+    let BroadcastRequest {
+        command,
+        node_type,
+        status,
+    } = body.into_inner();
+    let command = command_from(&command)?;
+    let node_type = node_type
+        .map(|t| {
+            NodeType::from_wire(&t)
+                .ok_or_else(|| ApiError::invalid("node_type must be Full or Agent"))
+        })
+        .transpose()?;
+    let status = status
+        .map(|s| {
+            NodeStatus::from_wire(&s)
+                .ok_or_else(|| ApiError::invalid(format!("status {s:?} is not a node status")))
+        })
+        .transpose()?;
+    // Checked once here so that a bad command is a 400/403, not a silent broadcast to nobody.
+    validate::command(&command, &state.allowed_sources).map_err(|e| match e {
+        e @ CommandError::GitUrl(_) => ApiError::new(Code::Forbidden, e.to_string()),
+        e => ApiError::invalid(e.to_string()),
+    })?;
+    let reached = state
+        .registry
+        .send(Broadcast {
+            command,
+            filter: NodeFilter { node_type, status },
+        })
+        .await?;
+    let commands: Vec<Value> = reached
+        .iter()
+        .map(|(node_id, command_id)| {
+            views::with_node_id(*node_id, json!({"command_id": command_id}))
+        })
+        .collect();
+    Ok(HttpResponse::Accepted().json(json!({ "commands": commands })))
 }

@@ -41,6 +41,8 @@ pub struct ApiState {
     pub tickets: Tickets,
     /// `api.max_body_bytes`.
     pub max_body_bytes: usize,
+    /// `pots.allowed_sources`, parsed.
+    pub allowed_sources: Arc<honeybee_protocol::AllowedSources>,
 }
 
 /// A running API server.
@@ -104,6 +106,8 @@ impl ApiServer {
                         .route("/enrollments/{id}/approve", web::post().to(fleet::approve))
                         .route("/enrollments/{id}/reject", web::post().to(fleet::reject))
                         .route("/nodes/{id}/commands", web::get().to(commands::of_node))
+                        .route("/nodes/{id}/commands", web::post().to(commands::send))
+                        .route("/commands/broadcast", web::post().to(commands::broadcast))
                         .route("/commands/{id}", web::get().to(commands::get))
                         .route("/events", web::get().to(events::events))
                         .route("/stats", web::get().to(events::stats))

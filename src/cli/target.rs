@@ -212,10 +212,13 @@ mod tests {
         assert_eq!(source, TokenSource::File(data.join("api-token")));
 
         let with_token = config(&format!(
-            "[storage]\ndir = {:?}\n[api]\ntoken = \"configured\"",
+            "[storage]\ndir = {:?}\n[api]\ntoken = \"configured-token-0123\"",
             data.display().to_string()
         ));
-        assert_eq!(find_token(None, None, &with_token).unwrap().0, "configured");
+        assert_eq!(
+            find_token(None, None, &with_token).unwrap().0,
+            "configured-token-0123"
+        );
 
         let file = dir.path().join("my-token");
         std::fs::write(&file, "  from-file \n").unwrap();
