@@ -321,6 +321,22 @@ fn sessions_replacing_each_other_from_different_addresses_raise_a_clone_alert() 
         // The fourth replacement from elsewhere (the fifth session) is past the tolerance.
         assert_eq!(clone, i >= 4, "after session {}", i + 1);
     }
+    // The alert is in /api/v1/alerts, and the node lists it.
+    let token = std::fs::read_to_string(core.dir().join("data").join("api-token")).unwrap();
+    let api = common::http::Api::new(core.api_addr, token.trim());
+    let alerts = api.ok("/api/v1/alerts");
+    let clone_alert = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == "possible_clone")
+        .unwrap_or_else(|| panic!("no possible_clone alert: {alerts}"));
+    assert_eq!(clone_alert["node_id"], 9009);
+    assert!(clone_alert["cleared_at"].is_null());
+    assert_eq!(
+        api.ok("/api/v1/nodes/9009")["alerts"],
+        json!(["possible_clone"])
+    );
     // A node reconnecting from its own address is no clone.
     let core = start_core("");
     for _ in 0..6 {
