@@ -131,6 +131,7 @@ impl Core {
             .store
             .last_command_id()
             .map_err(StorageError::from)?;
+        settle_unfinished_commands(&storage)?;
         let feed = Feed::default();
         feed_events(&storage.writer(), feed.clone()).map_err(StartError::Thread)?;
         let counters = Arc::new(Counters::default());
@@ -524,4 +525,29 @@ fn feed_events(writer: &honeybee_store::WriterHandle, feed: Feed) -> std::io::Re
             }
         })
         .map(drop)
+}
+
+/// Commands a crash left `pending` or `sent` can never be settled (the node's answer went to
+/// the old process, and queues live in memory): they are stored as failed, saying why.
+fn settle_unfinished_commands(storage: &Storage) -> Result<(), StorageError> {
+    let unfinished = storage.store.unfinished_commands()?;
+    if unfinished.is_empty() {
+        return Ok(());
+    }
+    log::warn!(
+        "{} command(s) were still pending or sent when the Core last stopped; marking them failed.",
+        unfinished.len()
+    );
+    let result = serde_json::json!({
+        "message": "the Core stopped before this command finished"
+    })
+    .to_string();
+    let now = std::time::SystemTime::now();
+    for mut row in unfinished {
+        row.status = "failed".to_owned();
+        row.result = Some(result.clone());
+        row.updated_at = now;
+        storage.writer().upsert_command(row)?;
+    }
+    Ok(())
 }

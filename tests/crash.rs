@@ -206,3 +206,41 @@ fn a_backup_taken_while_running_restores_the_same_fleet() {
         original.event_count().unwrap()
     );
 }
+
+#[test]
+fn commands_a_crash_left_unsettled_are_failed_at_the_next_start() {
+    // A list window no answer ends soon: the registration's GetInstalledPots stays `sent`.
+    let config = "[auth]\ntotp = false\n[commands]\nlist_window_ms = 600000\n";
+    let served = Served::start(config, "");
+    let mut node = FakeNode::connect(served.addr, 7100);
+    node.register("edge");
+    node.expect_message("NodeCommand");
+    let store = Store::open(&served.data_dir()).unwrap();
+    common::wait_until(
+        Duration::from_secs(10),
+        "the command stored as sent",
+        || {
+            store
+                .commands_of(&[7100], 10)
+                .unwrap()
+                .first()
+                .is_some_and(|c| c.status == "sent")
+        },
+    );
+    drop(store);
+    served.signal("KILL");
+    let (_, dir) = served.wait_exit();
+
+    // Settled before the listener opens.
+    let served = Served::start_in(dir, config, "");
+    let store = Store::open(&served.data_dir()).unwrap();
+    common::wait_until(Duration::from_secs(10), "the command failed", || {
+        let row = store.commands_of(&[7100], 10).unwrap().remove(0);
+        row.status == "failed"
+            && row
+                .result
+                .is_some_and(|r| r.contains("the Core stopped before this command finished"))
+    });
+    served.signal("TERM");
+    let _ = served.wait_exit();
+}

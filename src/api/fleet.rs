@@ -249,7 +249,10 @@ pub struct Limit {
 }
 
 pub async fn audit(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiResult {
-    let limit = query.limit.unwrap_or(100).clamp(1, 10_000);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit must be between 1 and 1000"));
+    }
     // Entries are queued to the store in order; flushing first makes the newest visible.
     let (writer, store) = (state.writer.clone(), state.store.clone());
     let rows = web::block(move || {

@@ -116,6 +116,11 @@ impl Store {
         self.read(|conn| fleet::commands_of(conn, node_ids, limit))
     }
 
+    /// Commands still `pending` or `sent` in the store, oldest first.
+    pub fn unfinished_commands(&self) -> Result<Vec<crate::fleet::CommandRow>, StoreError> {
+        self.read(fleet::unfinished_commands)
+    }
+
     /// The largest command id stored.
     pub fn last_command_id(&self) -> Result<u64, StoreError> {
         self.read(fleet::last_command_id)

@@ -250,6 +250,16 @@ pub(crate) fn commands_of(
     Ok(out)
 }
 
+/// Commands stored as `pending` or `sent`, oldest first (left so by a crash: after a restart
+/// nothing will settle them).
+pub(crate) fn unfinished_commands(conn: &Connection) -> Result<Vec<CommandRow>, StoreError> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COMMAND_COLUMNS} FROM commands WHERE status IN ('pending', 'sent') ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([], command_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The largest command id stored (to continue numbering after a restart).
 pub(crate) fn last_command_id(conn: &Connection) -> Result<u64, StoreError> {
     let last: Option<i64> = conn
