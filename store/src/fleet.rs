@@ -166,6 +166,17 @@ pub struct AuditRow {
     pub outcome: String,
 }
 
+/// An operator's override of one pot's desired state: `desired` is the JSON of the desired pot
+/// (`None`: not desired), `file_fingerprint` that of the fleet file's entry when it was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideRow {
+    pub node_id: NodeId,
+    pub pot_id: String,
+    pub desired: Option<String>,
+    pub file_fingerprint: Option<u64>,
+    pub set_at: SystemTime,
+}
+
 /// A fleet change, queued to the writer in order with the events.
 #[derive(Debug)]
 pub(crate) enum FleetOp {
@@ -178,4 +189,6 @@ pub(crate) enum FleetOp {
     UpsertIdentity(IdentityRow),
     UpsertCommand(CommandRow),
     AppendAudit(AuditRow),
+    SetOverride(OverrideRow),
+    DropOverride { node_id: NodeId, pot_id: String },
 }

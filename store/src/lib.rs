@@ -58,7 +58,7 @@ pub use error::StoreError;
 pub use event::{Committed, NewEvent, StoredEvent, TimestampSource};
 pub use fleet::{
     AuditRow, CommandRow, Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState,
-    NodeEventRow, NodeRow, NodeStatusRow, PotRow, TransitionRow,
+    NodeEventRow, NodeRow, NodeStatusRow, OverrideRow, PotRow, TransitionRow,
 };
 pub use query::{
     Cursor, DEFAULT_LIMIT, EventPage, EventQuery, MAX_LIMIT, Stats, StatsQuery, TOP_N,

@@ -131,6 +131,11 @@ impl Store {
         self.read(|conn| fleet::audit(conn, limit))
     }
 
+    /// Every override of the desired state, by node and pot.
+    pub fn load_overrides(&self) -> Result<Vec<crate::fleet::OverrideRow>, StoreError> {
+        self.read(fleet::load_overrides)
+    }
+
     /// Every stored node identity (secrets included), in key order.
     pub fn load_identities(&self) -> Result<Vec<crate::fleet::IdentityRow>, StoreError> {
         self.read(fleet::load_identities)

@@ -180,6 +180,17 @@ const MIGRATIONS: &[&str] = &[
         outcome TEXT NOT NULL
     );
     ",
+    // 4: operators' overrides of the desired state (PUT/DELETE .../pots/{pot_id}).
+    "
+    CREATE TABLE desired_overrides (
+        node_id INTEGER NOT NULL,
+        pot_id TEXT NOT NULL,
+        desired TEXT,
+        file_fingerprint INTEGER,
+        set_at INTEGER NOT NULL,
+        PRIMARY KEY (node_id, pot_id)
+    );
+    ",
 ];
 
 /// The schema version this build writes.

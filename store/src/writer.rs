@@ -39,8 +39,8 @@ use self::subscribers::Subscribers;
 use crate::error::StoreError;
 use crate::event::{Committed, NewEvent};
 use crate::fleet::{
-    AuditRow, CommandRow, FleetOp, IdentityRow, NodeEventRow, NodeRow, NodeStatusRow, PotRow,
-    TransitionRow,
+    AuditRow, CommandRow, FleetOp, IdentityRow, NodeEventRow, NodeRow, NodeStatusRow, OverrideRow,
+    PotRow, TransitionRow,
 };
 use crate::read::Store;
 use crate::schema;
@@ -291,6 +291,16 @@ impl WriterHandle {
     /// Appends a state-changing request to the audit log.
     pub fn append_audit(&self, entry: AuditRow) -> Result<(), StoreError> {
         self.fleet(FleetOp::AppendAudit(entry))
+    }
+
+    /// Creates or replaces an operator's override of one pot's desired state.
+    pub fn set_override(&self, row: OverrideRow) -> Result<(), StoreError> {
+        self.fleet(FleetOp::SetOverride(row))
+    }
+
+    /// Forgets an override (the fleet file's entry changed, or the override was replaced).
+    pub fn drop_override(&self, node_id: NodeId, pot_id: String) -> Result<(), StoreError> {
+        self.fleet(FleetOp::DropOverride { node_id, pot_id })
     }
 
     /// Creates or replaces a node identity (secrets included: the store file is private).

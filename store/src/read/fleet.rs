@@ -12,7 +12,7 @@ use crate::convert::{id_from_sql, id_to_sql, time_from_micros};
 use crate::error::StoreError;
 use crate::fleet::{
     AuditRow, CommandRow, Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState,
-    NodeEventRow, NodeRow, NodeStatusRow, PotRow, TransitionRow,
+    NodeEventRow, NodeRow, NodeStatusRow, OverrideRow, PotRow, TransitionRow,
 };
 
 fn bad(what: &str, value: &str) -> StoreError {
@@ -173,6 +173,24 @@ pub(crate) fn pot_history(
     }
     out.reverse();
     Ok(out)
+}
+
+/// Every override of the desired state, ordered by node and pot.
+pub(crate) fn load_overrides(conn: &Connection) -> Result<Vec<OverrideRow>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT node_id, pot_id, desired, file_fingerprint, set_at FROM desired_overrides
+         ORDER BY node_id, pot_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(OverrideRow {
+            node_id: id_from_sql(r.get(0)?),
+            pot_id: r.get(1)?,
+            desired: r.get(2)?,
+            file_fingerprint: r.get::<_, Option<i64>>(3)?.map(|f| f as u64),
+            set_at: time_from_micros(r.get(4)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Every stored identity, in key order.

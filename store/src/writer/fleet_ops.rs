@@ -154,6 +154,29 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
             ])?;
             Ok(())
         }
+        FleetOp::SetOverride(o) => {
+            conn.prepare_cached(
+                "INSERT INTO desired_overrides (node_id, pot_id, desired, file_fingerprint, set_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (node_id, pot_id) DO UPDATE SET desired = excluded.desired,
+                     file_fingerprint = excluded.file_fingerprint, set_at = excluded.set_at",
+            )?
+            .execute(params![
+                id_to_sql(o.node_id),
+                o.pot_id,
+                o.desired,
+                o.file_fingerprint.map(|f| f as i64),
+                time_to_micros(o.set_at),
+            ])?;
+            Ok(())
+        }
+        FleetOp::DropOverride { node_id, pot_id } => {
+            conn.prepare_cached(
+                "DELETE FROM desired_overrides WHERE node_id = ?1 AND pot_id = ?2",
+            )?
+            .execute(params![id_to_sql(*node_id), pot_id])?;
+            Ok(())
+        }
     }
 }
 

@@ -1,6 +1,6 @@
-//! Commands with their outcomes and the audit log survive a restart.
+//! Commands with their outcomes, the audit log and desired-state overrides survive a restart.
 
-use honeybee_store::{AuditRow, CommandRow};
+use honeybee_store::{AuditRow, CommandRow, OverrideRow};
 
 use crate::common::{BIG_ID, at, spawn};
 
@@ -71,4 +71,57 @@ fn the_audit_log_is_append_only_newest_first() {
     assert_eq!(log.len(), 2);
     assert_eq!(log[0].action, "DELETE /api/v1/nodes/2");
     assert_eq!(log[1].actor, "ops-alice");
+}
+
+#[test]
+fn unfinished_commands_are_found_for_settling() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, store) = spawn(dir.path());
+    for (id, status) in [
+        (1, "completed"),
+        (2, "sent"),
+        (3, "pending"),
+        (4, "timed_out"),
+    ] {
+        writer.upsert_command(command(id, 7, status)).unwrap();
+    }
+    writer.flush().unwrap();
+    let ids: Vec<u64> = store
+        .unfinished_commands()
+        .unwrap()
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, [2, 3]);
+}
+
+#[test]
+fn overrides_are_replaced_dropped_and_kept_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, _) = spawn(dir.path());
+    let row = |pot: &str, desired: Option<&str>, fingerprint: Option<u64>| OverrideRow {
+        node_id: BIG_ID,
+        pot_id: pot.into(),
+        desired: desired.map(str::to_owned),
+        file_fingerprint: fingerprint,
+        set_at: at(5),
+    };
+    writer
+        .set_override(row("a", Some("{\"pot_type\":\"cowrie\"}"), None))
+        .unwrap();
+    writer.set_override(row("b", None, Some(u64::MAX))).unwrap();
+    writer.set_override(row("c", None, None)).unwrap();
+    writer
+        .set_override(row("a", Some("{\"pot_type\":\"web\"}"), Some(3)))
+        .unwrap();
+    writer.drop_override(BIG_ID, "c".into()).unwrap();
+    writer.shutdown().unwrap();
+    let (_, store) = spawn(dir.path());
+    assert_eq!(
+        store.load_overrides().unwrap(),
+        [
+            row("a", Some("{\"pot_type\":\"web\"}"), Some(3)),
+            row("b", None, Some(u64::MAX)),
+        ]
+    );
 }
