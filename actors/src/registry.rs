@@ -273,6 +273,7 @@ impl Registry {
                 restarts: 0,
                 restart_pending: false,
                 gave_up: false,
+                last_event: None,
             };
             queued(
                 self.store
@@ -539,7 +540,13 @@ impl Handler<NodeReport> for Registry {
                 self.commands_on_pot_report(node_id, &update, ctx);
                 self.on_pot_report(node_id, update, ctx);
             }
-            Report::Seen => {}
+            Report::Active(pots) => {
+                for pot_id in pots {
+                    if let Some(pot) = node.pots.get_mut(&pot_id) {
+                        pot.last_event = Some(Instant::now());
+                    }
+                }
+            }
         }
     }
 }

@@ -64,6 +64,10 @@ pub struct SessionDeps {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// Pot ids reported active at once (a hostile node could name any number of pots; the silent
+/// pot watch only needs the node's real ones, which it learns from their status).
+const MAX_ACTIVE_POTS_REPORTED: usize = 64;
+
 /// The registry hears at most this often that a node sending only events is alive.
 const SEEN_EVERY: Duration = Duration::from_secs(1);
 
@@ -88,6 +92,8 @@ pub struct NodeSession {
     pot_types: HashMap<String, String>,
     gate: RateGate,
     last_seen_report: Instant,
+    /// Pots that sent events since the last report (for the silent-pot watch), a few at most.
+    active_pots: Vec<String>,
     writer: Writer<CountingWriter<NodeWriter>, io::Error>,
     /// Bytes handed to the writer, and bytes the socket took.
     queued: u64,
@@ -169,6 +175,7 @@ impl NodeSession {
                 node_name: String::new(),
                 pot_types: HashMap::new(),
                 last_seen_report: Instant::now(),
+                active_pots: Vec::new(),
                 queued: 0,
                 written,
                 permit,
@@ -344,12 +351,18 @@ impl NodeSession {
             }
             NodeToCore::NodeEvent(event) => Report::Event(event),
             NodeToCore::PotEvent(event) => {
+                if self.active_pots.len() < MAX_ACTIVE_POTS_REPORTED
+                    && !self.active_pots.contains(&event.pot_id)
+                {
+                    self.active_pots.push(event.pot_id.clone());
+                }
                 self.ingest_event(node_id, event, ctx);
-                // The registry only needs to hear now and then that the node is alive.
+                // The registry only needs to hear now and then that the node and its pots are
+                // alive.
                 if self.last_seen_report.elapsed() < SEEN_EVERY {
                     return;
                 }
-                Report::Seen
+                Report::Active(std::mem::take(&mut self.active_pots))
             }
             NodeToCore::NodeRegistration(_) | NodeToCore::NodeDrop => return,
         };

@@ -47,8 +47,8 @@ pub enum Report {
     Status(NodeStatus),
     Pot(PotStatusUpdate),
     Event(NodeEvent),
-    /// Any other frame: the node is alive.
-    Seen,
+    /// Events arrived from these pots (at most once a second): the node and they are alive.
+    Active(Vec<String>),
 }
 
 #[derive(Debug, Message)]
