@@ -30,7 +30,7 @@ use crate::config::{self, Config};
 use crate::net::{self, FdLimit, TlsError};
 use crate::storage::{Storage, StorageError};
 use honeybee_actors::counters::Counters;
-use honeybee_actors::feed::Feed;
+use honeybee_actors::feed::{Change, EVENTS_PER_CHANGE, Feed};
 
 /// File descriptors kept free for the store, logs and the API when deriving
 /// `limits.max_connections` from the open-file limit.
@@ -196,8 +196,12 @@ impl Core {
         let tokens = Tokens::new(config.api.token.clone(), config.api.read_tokens.clone())
             .with_generated(generated);
         let reload_tokens = Arc::new(tokio::sync::Notify::new());
-        let tokens_watch = TokensFileWatch::start(config.api.tokens_file.clone(), tokens.clone())
-            .map_err(|e| StartError::Tokens(e.to_string()))?;
+        let tokens_watch = TokensFileWatch::start(
+            config.api.tokens_file.clone(),
+            tokens.clone(),
+            storage.writer(),
+        )
+        .map_err(|e| StartError::Tokens(e.to_string()))?;
         actix_rt::spawn(tokens_watch.watch(stop.subscribe(), Arc::clone(&reload_tokens)));
         let api_addr = SocketAddr::new(config.api.host, config.api.port);
         let api_tls = match (&config.api.tls_cert, &config.api.tls_key) {
@@ -223,6 +227,10 @@ impl Core {
                 tickets: Default::default(),
                 max_body_bytes: config.api.max_body_bytes,
                 allowed_sources: Arc::new(command_settings(config).allowed_sources),
+                unauthorized: Arc::default(),
+                health_counts: Arc::default(),
+                // Replaced by the API server's own signal when it starts.
+                closing: watch::channel(false).1,
             },
             api_tls,
         )
@@ -513,15 +521,27 @@ async fn start_session(
     }
 }
 
-/// Publishes every commit of stored events to the live feed, from a thread of its own (the
-/// writer hands commits over a channel; publishing never waits). It ends with the writer.
+/// Publishes every commit of stored events to the live feed, in chunks of at most
+/// [`EVENTS_PER_CHANGE`], from a thread of its own (the writer hands commits over a channel;
+/// publishing never waits). It ends with the writer.
 fn feed_events(writer: &honeybee_store::WriterHandle, feed: Feed) -> std::io::Result<()> {
     let commits = writer.subscribe();
     std::thread::Builder::new()
         .name("honeybee-feed".into())
         .spawn(move || {
             while let Ok(commit) = commits.recv() {
-                feed.publish(honeybee_actors::feed::Change::Events(commit));
+                if !feed.listened() {
+                    continue;
+                }
+                if commit.events.len() <= EVENTS_PER_CHANGE {
+                    feed.publish(Change::Events(commit));
+                    continue;
+                }
+                for chunk in commit.events.chunks(EVENTS_PER_CHANGE) {
+                    feed.publish(Change::Events(Arc::new(honeybee_store::Committed {
+                        events: chunk.to_vec(),
+                    })));
+                }
             }
         })
         .map(drop)

@@ -329,7 +329,28 @@ fn generated_named_read_and_revoked_tokens() {
         .iter()
         .map(|e| e["actor"].as_str().unwrap())
         .collect();
-    assert_eq!(actors, ["ops", "viewer", "generated"], "{audit}");
+    assert_eq!(
+        actors,
+        ["ops", "viewer", "tokens-file", "tokens-file", "generated"],
+        "{audit}"
+    );
+    let created: Vec<(&str, &str)> = audit["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "tokens-file")
+        .map(|e| {
+            (
+                e["target"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(created, [("viewer", "read"), ("ops", "admin")]);
+    // The tokens file keeps SHA-256 digests, never the tokens.
+    let text = std::fs::read_to_string(&tokens_path).unwrap();
+    assert!(!text.contains(&ops) && !text.contains(&viewer), "{text}");
+    assert_eq!(text.matches("sha256 = ").count(), 2, "{text}");
 
     // Revoked: refused from the next reload on.
     let mut file = TokenFile::load(&tokens_path).unwrap();
@@ -343,7 +364,7 @@ fn generated_named_read_and_revoked_tokens() {
     std::fs::write(&tokens_path, "this is [not toml").unwrap();
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(viewer_api.get("/api/v1/nodes").status, 200);
-    // Nothing secret is in the files: the tokens file keeps hashes only.
-    let text = std::fs::read_to_string(core.dir().join("data").join("api-token")).unwrap();
-    assert_eq!(text.trim(), generated);
+    let audit = admin.ok("/api/v1/audit?limit=1");
+    assert_eq!(audit["audit"][0]["action"], "token revoked", "{audit}");
+    assert_eq!(audit["audit"][0]["target"], "ops");
 }

@@ -42,6 +42,11 @@ fn every_api_route_needs_a_token_and_changes_need_an_admin() {
         ("POST", "/api/v1/enrollments/1/reject"),
         ("DELETE", "/api/v1/nodes/1"),
         ("GET", "/api/v1/stream"),
+        ("POST", "/api/v1/nodes/1/commands"),
+        ("POST", "/api/v1/commands/broadcast"),
+        ("GET", "/api/v1/commands/1"),
+        ("GET", "/api/v1/nodes/1/commands"),
+        ("POST", "/api/v1/stream/tickets"),
     ];
     for (method, path) in routes {
         for token in [None, Some("wrong"), Some(""), Some("admin-token-for-test")] {
@@ -51,7 +56,7 @@ fn every_api_route_needs_a_token_and_changes_need_an_admin() {
             assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
         }
         let read = raw(core.api_addr, method, path, Some(READ), None);
-        if method == "GET" {
+        if method == "GET" || path.ends_with("/tickets") {
             assert_ne!(read.status, 401, "{method} {path}");
             assert_ne!(read.status, 403, "{method} {path}");
         } else {
@@ -97,8 +102,13 @@ fn state_changing_requests_are_audited_with_who_and_from_where() {
     assert_eq!(enrolled.status, 201, "{}", enrolled.text());
     let read = Api::new(core.api_addr, READ);
     assert_eq!(read.delete("/api/v1/nodes/5").status, 403);
-    let anonymous = raw(core.api_addr, "POST", "/api/v1/enrollments", None, None);
-    assert_eq!(anonymous.status, 401);
+    // Requests without a valid token are counted, not audited one by one: anybody could send
+    // them, with any path.
+    let long_path = format!("/api/v1/{}", "x".repeat(5000));
+    for path in ["/api/v1/enrollments", long_path.as_str()] {
+        let anonymous = raw(core.api_addr, "POST", path, None, None);
+        assert_eq!(anonymous.status, 401);
+    }
     admin.ok("/api/v1/nodes"); // reads are not audited
 
     let audit = admin.ok("/api/v1/audit");
@@ -116,11 +126,6 @@ fn state_changing_requests_are_audited_with_who_and_from_where() {
     assert_eq!(
         summary,
         [
-            (
-                "anonymous".into(),
-                "POST /api/v1/enrollments".into(),
-                "401".into()
-            ),
             (
                 "read".into(),
                 "DELETE /api/v1/nodes/{id}".into(),
@@ -144,6 +149,11 @@ fn state_changing_requests_are_audited_with_who_and_from_where() {
     // The audit log never holds the key it handed out.
     let key = enrolled.json()["totp_key"].as_str().unwrap().to_owned();
     assert!(!audit.to_string().contains(&key));
+    let metrics = raw(core.api_addr, "GET", "/metrics", Some(ADMIN), None).text();
+    assert!(
+        metrics.contains("honeybee_api_unauthorized_total 2"),
+        "{metrics}"
+    );
 }
 
 #[test]
@@ -764,4 +774,77 @@ fn low_disk_raises_an_alert() {
     });
     let metrics = raw(core.api_addr, "GET", "/metrics", Some(READ), None).text();
     assert!(metrics.contains("honeybee_alerts_open 1"), "{metrics}");
+}
+
+#[test]
+fn open_streams_neither_hold_up_shutdown_nor_outlive_their_token() {
+    let core = start_core(TOKENS);
+    let named = core.dir().join("data").join("tokens.toml");
+    let mut file = honeybee_core::tokens::TokenFile::load(&named).unwrap();
+    let viewer = file
+        .create("viewer", honeybee_core::tokens::Role::Read)
+        .unwrap();
+    file.save(&named).unwrap();
+    let api = Api::new(core.api_addr, &viewer);
+    wait_until(Duration::from_secs(10), "the named token loaded", || {
+        api.get("/api/v1/nodes").status == 200
+    });
+    let mut revoked_stream = websocket(core.api_addr, "/api/v1/stream", Some(&viewer)).unwrap();
+    let mut kept = websocket(core.api_addr, "/api/v1/stream", Some(READ)).unwrap();
+    let mut file = honeybee_core::tokens::TokenFile::load(&named).unwrap();
+    file.revoke("viewer");
+    file.save(&named).unwrap();
+    // The revoked token's stream is told why and closed (within the recheck period).
+    revoked_stream
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut reason = None;
+    loop {
+        match revoked_stream.read() {
+            Ok(tungstenite::Message::Text(text)) => {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if value["kind"] == "error" {
+                    reason = Some(value["error"]["code"].clone());
+                }
+            }
+            Ok(tungstenite::Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+    assert_eq!(reason, Some(json!("unauthorized")));
+    // A stream still open does not hold the shutdown up.
+    let started = std::time::Instant::now();
+    drop(core.stop());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    kept.get_ref()
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    loop {
+        match kept.read() {
+            Ok(tungstenite::Message::Close(_)) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+#[test]
+fn revoking_a_node_without_an_identity_still_cuts_its_connection() {
+    let core = start_core(TOKENS); // auth.totp = false: nodes get no identity
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = FakeNode::connect(core.node_addr, 77);
+    node.register("no-identity");
+    let answer = api.delete("/api/v1/nodes/77");
+    assert_eq!((answer.status, answer.code().as_str()), (409, "conflict"));
+    assert!(
+        answer.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("connection was closed")
+    );
+    node.expect_closed();
 }

@@ -11,8 +11,13 @@ use tokio::sync::broadcast;
 use crate::alerts::Alert;
 use crate::registry::{NodeView, PotView};
 
-/// Changes buffered per subscriber before it counts as lagging.
-pub const FEED_CAPACITY: usize = 4096;
+/// Changes buffered per subscriber before it counts as lagging. The ring holds the last ones
+/// for as long as the slowest subscriber has not read them, so it is kept small, and stored
+/// events come in chunks of at most [`EVENTS_PER_CHANGE`]: at most about 1,024 × 64 events.
+pub const FEED_CAPACITY: usize = 1024;
+
+/// Stored events per `Change::Events`.
+pub const EVENTS_PER_CHANGE: usize = 64;
 
 #[derive(Debug)]
 pub enum Change {

@@ -23,7 +23,7 @@ use honeybee_store::{Fleet, StoreError, WriterHandle};
 
 use std::sync::Arc;
 
-use crate::admission::{Admission, Applicant, Verdict};
+use crate::admission::{Admission, Applicant, IdentityOpError, Verdict};
 use crate::alerts::{AlertBook, AlertKey, AlertKind};
 use crate::counters::Counters;
 use crate::feed::{Change, Feed};
@@ -703,14 +703,28 @@ impl Handler<Operate> for Registry {
             crate::admission::IdentityOp::Revoke(node_id) => Some(self.resolve(*node_id)),
             _ => None,
         };
-        let done = self.admission.operate(msg.0)?;
-        if let Some(session) = revoked
+        let done = self.admission.operate(msg.0);
+        let session = revoked
             .and_then(|id| self.nodes.get_mut(&id))
-            .and_then(|node| node.session.clone())
-        {
-            session.addr.do_send(CloseSession(EndReason::Revoked));
+            .and_then(|node| node.session.clone());
+        match (&done, revoked, session) {
+            (Ok(_), _, Some(session)) => session.addr.do_send(CloseSession(EndReason::Revoked)),
+            // A known node without an identity (auth.totp = false, or never enrolled): its
+            // connection is still cut, and the operator is told nothing keeps it out.
+            (Err(IdentityOpError::NotFound(_)), Some(node_id), session)
+                if self.nodes.contains_key(&node_id) =>
+            {
+                if let Some(session) = session {
+                    session.addr.do_send(CloseSession(EndReason::Revoked));
+                }
+                return Err(IdentityOpError::Conflict(format!(
+                    "node {node_id} has no identity (auth.totp = false, or it never enrolled): \
+                     its connection was closed, but nothing keeps it from connecting again"
+                )));
+            }
+            _ => {}
         }
-        Ok(done)
+        done
     }
 }
 

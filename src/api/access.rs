@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use std::collections::BTreeMap;
+
+use honeybee_store::{AuditRow, WriterHandle};
 use tokio::sync::{Notify, watch};
 
 use super::auth::{NamedTokens, Principal, Tokens};
@@ -83,6 +86,16 @@ pub struct TokensFileWatch {
     path: PathBuf,
     tokens: Tokens,
     seen: Option<(SystemTime, u64)>,
+    /// The names and roles loaded last (changes go to the audit log).
+    loaded: BTreeMap<String, Role>,
+    audit: WriterHandle,
+}
+
+fn names(file: &TokenFile) -> BTreeMap<String, Role> {
+    file.tokens()
+        .iter()
+        .map(|t| (t.name.clone(), t.role))
+        .collect()
 }
 
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
@@ -92,7 +105,11 @@ fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
 
 impl TokensFileWatch {
     /// Loads the file into `tokens`; a file that cannot be read or parsed stops the start.
-    pub fn start(path: PathBuf, tokens: Tokens) -> Result<TokensFileWatch, TokenFileError> {
+    pub fn start(
+        path: PathBuf,
+        tokens: Tokens,
+        audit: WriterHandle,
+    ) -> Result<TokensFileWatch, TokenFileError> {
         let seen = stamp(&path);
         let file = TokenFile::load(&path)?;
         if !file.tokens().is_empty() {
@@ -102,8 +119,15 @@ impl TokensFileWatch {
                 path.display()
             );
         }
+        let loaded = names(&file);
         tokens.set_named(Arc::new(Named(file)));
-        Ok(TokensFileWatch { path, tokens, seen })
+        Ok(TokensFileWatch {
+            path,
+            tokens,
+            seen,
+            loaded,
+            audit,
+        })
     }
 
     /// Reads the file again. A broken file is logged and the tokens in use stay.
@@ -116,9 +140,45 @@ impl TokensFileWatch {
                     self.path.display(),
                     file.tokens().len()
                 );
+                let loaded = names(&file);
+                self.audit_changes(&loaded);
+                self.loaded = loaded;
                 self.tokens.set_named(Arc::new(Named(file)));
             }
             Err(e) => log::error!("Keeping the API tokens in use: {e}."),
+        }
+    }
+
+    /// Records which named tokens appeared, went or changed role (the CLI edits the file
+    /// directly; the audit log still gets every change).
+    fn audit_changes(&self, now: &BTreeMap<String, Role>) {
+        let mut entries = Vec::new();
+        for (name, role) in now {
+            match self.loaded.get(name) {
+                None => entries.push(("token created", name, role.as_str())),
+                Some(before) if before != role => {
+                    entries.push(("token role changed", name, role.as_str()));
+                }
+                Some(_) => {}
+            }
+        }
+        for (name, role) in &self.loaded {
+            if !now.contains_key(name) {
+                entries.push(("token revoked", name, role.as_str()));
+            }
+        }
+        for (action, name, role) in entries {
+            let row = AuditRow {
+                at: SystemTime::now(),
+                actor: "tokens-file".to_owned(),
+                source: self.path.display().to_string(),
+                action: action.to_owned(),
+                target: Some(name.clone()),
+                outcome: role.to_owned(),
+            };
+            if let Err(e) = self.audit.append_audit(row) {
+                log::error!("Cannot queue an audit entry: {e}.");
+            }
         }
     }
 

@@ -19,12 +19,14 @@ use honeybee_store::AuditRow;
 
 use super::error::{ApiError, Code};
 use super::server::ApiState;
-use crate::tokens::{random_token, same};
+use crate::tokens::{random_token, same, sha256_hex};
 
 /// How long a stream ticket stays valid.
 pub const TICKET_TTL: Duration = Duration::from_secs(30);
-/// Tickets outstanding at most (each is tiny; the bound keeps a busy client from growing it).
+/// Tickets outstanding at most, in all and per token (each is tiny; the bounds keep one busy
+/// client from growing the table or using up everybody's share).
 const MAX_TICKETS: usize = 10_000;
+const MAX_TICKETS_PER_TOKEN: usize = 100;
 
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +43,8 @@ pub trait NamedTokens: Send + Sync + 'static {
     fn verify(&self, presented: &str) -> Option<Principal>;
 }
 
-/// The tokens the API accepts.
+/// The tokens the API accepts, kept as SHA-256 digests: comparing digests of equal length
+/// says nothing about a token's length or content.
 #[derive(Clone, Default)]
 pub struct Tokens {
     admin: Option<String>,
@@ -63,15 +66,15 @@ impl std::fmt::Debug for Tokens {
 impl Tokens {
     pub fn new(admin: Option<String>, read: Vec<String>) -> Self {
         Tokens {
-            admin,
-            read,
+            admin: admin.as_deref().map(sha256_hex),
+            read: read.iter().map(|t| sha256_hex(t)).collect(),
             ..Tokens::default()
         }
     }
 
     /// Also accepts the generated admin token.
     pub fn with_generated(mut self, token: Option<String>) -> Self {
-        self.generated = token;
+        self.generated = token.as_deref().map(sha256_hex);
         self
     }
 
@@ -83,7 +86,8 @@ impl Tokens {
     /// Who `presented` is, if anybody. Every configured token is compared, so the time taken
     /// does not say which one matched.
     pub fn identify(&self, presented: &str) -> Option<Principal> {
-        let p = presented.as_bytes();
+        let digest = sha256_hex(presented);
+        let p = digest.as_bytes();
         let matches = |t: &Option<String>| t.as_deref().is_some_and(|t| same(p, t.as_bytes()));
         let admin = matches(&self.admin);
         let generated = matches(&self.generated);
@@ -128,34 +132,61 @@ pub fn principal(request: &HttpRequest, tokens: &Tokens) -> Option<Principal> {
     bearer(request).and_then(|t| tokens.identify(t))
 }
 
+/// Who a request came from and the token it showed (kept to check, for as long as a stream
+/// stays open, that the token is still valid).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub principal: Principal,
+    token: String,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("principal", &self.principal)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Caller {
+    /// Whether the token it came with is still accepted (it may have been revoked since).
+    pub fn still_valid(&self, tokens: &Tokens) -> bool {
+        tokens.identify(&self.token).is_some()
+    }
+}
+
 /// Single-use WebSocket tickets (browsers cannot set headers on a WebSocket).
 #[derive(Debug, Clone, Default)]
 pub struct Tickets {
-    issued: Arc<Mutex<HashMap<String, (Principal, Instant)>>>,
+    issued: Arc<Mutex<HashMap<String, (Caller, Instant)>>>,
 }
 
 impl Tickets {
-    /// A new ticket for `principal`, valid for [`TICKET_TTL`].
-    pub fn issue(&self, principal: Principal) -> Result<String, ApiError> {
+    /// A new ticket for `caller`, valid for [`TICKET_TTL`].
+    pub fn issue(&self, caller: Caller) -> Result<String, ApiError> {
         let ticket = random_token().map_err(|_| ApiError::unavailable("no randomness"))?;
         let now = Instant::now();
         let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
         issued.retain(|_, (_, at)| now.duration_since(*at) < TICKET_TTL);
-        if issued.len() >= MAX_TICKETS {
+        let mine = issued
+            .values()
+            .filter(|(c, _)| c.token == caller.token)
+            .count();
+        if issued.len() >= MAX_TICKETS || mine >= MAX_TICKETS_PER_TOKEN {
             return Err(ApiError::new(
                 Code::Conflict,
                 "too many stream tickets outstanding; use them or wait 30 s",
             ));
         }
-        issued.insert(ticket.clone(), (principal, now));
+        issued.insert(ticket.clone(), (caller, now));
         Ok(ticket)
     }
 
-    /// Takes a ticket (it works once), if it is valid.
-    pub fn redeem(&self, ticket: &str) -> Option<Principal> {
+    /// Takes a ticket (it works once), if it is valid and its token still is.
+    pub fn redeem(&self, ticket: &str, tokens: &Tokens) -> Option<Caller> {
         let mut issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
-        let (principal, at) = issued.remove(ticket)?;
-        (at.elapsed() < TICKET_TTL).then_some(principal)
+        let (caller, at) = issued.remove(ticket)?;
+        (at.elapsed() < TICKET_TTL && caller.still_valid(tokens)).then_some(caller)
     }
 }
 
@@ -184,10 +215,16 @@ pub async fn guard(
     let ticket = (request.path() == STREAM_PATH)
         .then(|| ticket_of(&request))
         .flatten();
-    let who = match ticket {
-        Some(ticket) => state.tickets.redeem(&ticket),
-        None => principal(request.request(), &state.tokens),
+    let caller = match ticket {
+        Some(ticket) => state.tickets.redeem(&ticket, &state.tokens),
+        None => bearer(request.request()).and_then(|token| {
+            state.tokens.identify(token).map(|principal| Caller {
+                principal,
+                token: token.to_owned(),
+            })
+        }),
     };
+    let who = caller.as_ref().map(|c| c.principal.clone());
     let refusal = match &who {
         None => Some(ApiError::new(
             Code::Unauthorized,
@@ -199,15 +236,27 @@ pub async fn guard(
         )),
         Some(_) => None,
     };
-    let audit = changes.then(|| Audit::of(&request, who.as_ref()));
+    // Requests without a valid token are not audited one by one (anybody could fill the log):
+    // they are counted and logged at a limited rate.
+    let audit = match &who {
+        Some(p) if changes => Some(Audit::of(&request, p)),
+        None => {
+            state
+                .unauthorized
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            None
+        }
+        Some(_) => None,
+    };
     let response = match refusal {
         Some(error) => {
             let (request, _) = request.into_parts();
             ServiceResponse::new(request, error.error_response())
         }
         None => {
-            if let Some(p) = who {
-                request.extensions_mut().insert(p);
+            if let Some(caller) = caller {
+                request.extensions_mut().insert(caller.principal.clone());
+                request.extensions_mut().insert(caller);
             }
             next.call(request).await?.map_into_boxed_body()
         }
@@ -227,12 +276,13 @@ struct Audit {
 }
 
 impl Audit {
-    fn of(request: &ServiceRequest, who: Option<&Principal>) -> Audit {
+    fn of(request: &ServiceRequest, who: &Principal) -> Audit {
+        // The route, never the raw path (which the caller chooses, at any length).
         let pattern = request
             .match_pattern()
-            .unwrap_or_else(|| request.path().to_owned());
+            .unwrap_or_else(|| "(no such route)".to_owned());
         Audit {
-            actor: who.map_or_else(|| "anonymous".to_owned(), |p| p.name.clone()),
+            actor: who.name.clone(),
             source: request
                 .peer_addr()
                 .map_or_else(|| "unknown".to_owned(), |a| a.to_string()),
@@ -254,6 +304,11 @@ impl Audit {
             log::error!("Cannot queue an audit entry: {e}.");
         }
     }
+}
+
+/// The caller the guard attached to a request (handlers under `/api/` always have one).
+pub fn caller(request: &HttpRequest) -> Option<Caller> {
+    request.extensions().get::<Caller>().cloned()
 }
 
 /// The principal the guard attached to a request (handlers under `/api/` always have one).
@@ -295,15 +350,27 @@ mod tests {
     }
 
     #[test]
-    fn a_ticket_works_once() {
+    fn a_ticket_works_once_and_only_while_its_token_is_valid() {
+        let tokens = Tokens::new(Some("admin-token-0123456789".into()), vec![]);
         let tickets = Tickets::default();
-        let p = Principal {
-            name: "admin".into(),
-            admin: true,
+        let caller = Caller {
+            principal: Principal {
+                name: "admin".into(),
+                admin: true,
+            },
+            token: "admin-token-0123456789".into(),
         };
-        let t = tickets.issue(p.clone()).unwrap();
-        assert_eq!(tickets.redeem(&t), Some(p));
-        assert_eq!(tickets.redeem(&t), None);
-        assert_eq!(tickets.redeem("nope"), None);
+        let t = tickets.issue(caller.clone()).unwrap();
+        assert_eq!(tickets.redeem(&t, &tokens), Some(caller.clone()));
+        assert_eq!(tickets.redeem(&t, &tokens), None);
+        assert_eq!(tickets.redeem("nope", &tokens), None);
+        let t = tickets.issue(caller.clone()).unwrap();
+        let revoked = Tokens::new(Some("another-token-0123456789".into()), vec![]);
+        assert_eq!(tickets.redeem(&t, &revoked), None);
+        // One token cannot take every ticket.
+        for _ in 0..MAX_TICKETS_PER_TOKEN {
+            let _ = tickets.issue(caller.clone());
+        }
+        assert!(tickets.issue(caller).is_err());
     }
 }

@@ -20,8 +20,16 @@ pub async fn get(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult
     let id: u64 = id
         .parse()
         .map_err(|_| ApiError::invalid("a command id is a decimal u64"))?;
-    // Status changes are queued to the store in order: after a flush it has every one the
-    // registry made before this request.
+    // A command still pending or sent is answered by the registry (no store round trip for
+    // a client polling it); a final one from the store. Status changes are queued to the store
+    // in order: after a flush it has every one the registry made before this request.
+    if let Some(live) = state
+        .registry
+        .send(honeybee_actors::registry::GetCommand { command_id: id })
+        .await?
+    {
+        return Ok(HttpResponse::Ok().json(views::command(&live)));
+    }
     let (writer, store) = (state.writer.clone(), state.store.clone());
     let row = web::block(move || {
         writer.flush()?;

@@ -2,7 +2,9 @@
 //! watermark, ingest backlog below its bound). Neither carries fleet data, so neither needs a
 //! token.
 
+use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
@@ -10,19 +12,38 @@ use serde_json::json;
 use super::server::ApiState;
 use honeybee_actors::registry::CountNodes;
 
+/// `/health` needs no token: its counts are computed at most this often, whatever the rate of
+/// calls (counting walks the fleet).
+const HEALTH_COUNTS_EVERY: Duration = Duration::from_secs(1);
+
 pub async fn health(state: web::Data<ApiState>) -> HttpResponse {
-    let nodes = state.registry.send(CountNodes).await.unwrap_or_default();
-    let store = state.store.clone();
-    let events = web::block(move || store.event_count())
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or(0);
+    let cached = *state
+        .health_counts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let (nodes_connected, events) = match cached {
+        Some((at, connected, events)) if at.elapsed() < HEALTH_COUNTS_EVERY => (connected, events),
+        _ => {
+            let nodes = state.registry.send(CountNodes).await.unwrap_or_default();
+            let store = state.store.clone();
+            let events = web::block(move || store.event_count())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
+            *state
+                .health_counts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                Some((Instant::now(), nodes.connected, events));
+            (nodes.connected, events)
+        }
+    };
     HttpResponse::Ok().json(json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": state.started.elapsed().as_secs(),
-        "nodes_connected": nodes.connected,
+        "nodes_connected": nodes_connected,
         "events_stored": events,
     }))
 }

@@ -188,6 +188,17 @@ pub async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpRe
         "gauge",
     );
     let _ = writeln!(out, "honeybee_alerts_open {}", counts.alerts_open);
+    header(
+        &mut out,
+        "honeybee_api_unauthorized_total",
+        "API requests refused for want of a valid token (not audited one by one).",
+        "counter",
+    );
+    let _ = writeln!(
+        out,
+        "honeybee_api_unauthorized_total {}",
+        state.unauthorized.load(Ordering::Relaxed)
+    );
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

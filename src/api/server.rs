@@ -41,6 +41,12 @@ pub struct ApiState {
     pub tickets: Tickets,
     /// `api.max_body_bytes`.
     pub max_body_bytes: usize,
+    /// Requests under `/api/` refused for want of a valid token (counted, not audited).
+    pub unauthorized: Arc<AtomicU64>,
+    /// `/health`'s counts and when they were taken (connected nodes, stored events).
+    pub health_counts: Arc<std::sync::Mutex<Option<(Instant, usize, u64)>>>,
+    /// Turns true when the API stops: open streams close at once.
+    pub closing: tokio::sync::watch::Receiver<bool>,
     /// `pots.allowed_sources`, parsed.
     pub allowed_sources: Arc<honeybee_protocol::AllowedSources>,
 }
@@ -50,6 +56,7 @@ pub struct ApiState {
 pub struct ApiServer {
     pub addr: SocketAddr,
     handle: ServerHandle,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl ApiServer {
@@ -57,9 +64,11 @@ impl ApiServer {
     /// run inside an actix `System`.
     pub fn start(
         addr: SocketAddr,
-        state: ApiState,
+        mut state: ApiState,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<ApiServer> {
+        let (closing, closing_rx) = tokio::sync::watch::channel(false);
+        state.closing = closing_rx;
         let listener = net::bind_listener(addr, net::LISTEN_BACKLOG)?.into_std()?;
         let addr = listener.local_addr()?;
         let max_body = state.max_body_bytes;
@@ -120,6 +129,7 @@ impl ApiServer {
                 .default_service(web::to(not_found))
             })
             .workers(1)
+            .shutdown_timeout(5)
             .disable_signals();
         let server = match tls {
             Some(tls) => server.listen_rustls_0_23(listener, Arc::unwrap_or_clone(tls))?,
@@ -128,11 +138,17 @@ impl ApiServer {
         .run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        Ok(ApiServer { addr, handle })
+        Ok(ApiServer {
+            addr,
+            handle,
+            closing,
+        })
     }
 
     /// Stops accepting and finishes the requests in flight.
+    /// Open streams are closed first (they would hold a graceful stop for its whole timeout).
     pub async fn stop(self) {
+        let _ = self.closing.send(true);
         self.handle.stop(true).await;
     }
 }

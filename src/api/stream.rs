@@ -32,7 +32,13 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const PING_EVERY: Duration = Duration::from_secs(20);
 
 pub async fn ticket(request: HttpRequest, state: web::Data<ApiState>) -> ApiResult {
-    let ticket = state.tickets.issue(auth::who(&request))?;
+    let caller = auth::caller(&request).ok_or_else(|| {
+        super::error::ApiError::new(
+            super::error::Code::Unauthorized,
+            "a valid bearer token is required",
+        )
+    })?;
+    let ticket = state.tickets.issue(caller)?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(json!({"ticket": ticket, "expires_in_secs": TICKET_TTL.as_secs()})))
@@ -50,14 +56,23 @@ pub async fn stream(
     let node_ids = web::block(move || ids_of(&store, node_id))
         .await
         .map_err(super::error::ApiError::from)??;
+    let caller = auth::caller(&request).ok_or_else(|| {
+        super::error::ApiError::new(
+            super::error::Code::Unauthorized,
+            "a valid bearer token is required",
+        )
+    })?;
     let feed = state.feed.subscribe();
     let (response, session, messages) = actix_ws::handle(&request, body)?;
-    actix_rt::spawn(serve(
+    actix_rt::spawn(serve(Client {
         session,
         messages,
         feed,
-        Filter { matching, node_ids },
-    ));
+        filter: Filter { matching, node_ids },
+        caller,
+        tokens: state.tokens.clone(),
+        closing: state.closing.clone(),
+    }));
     Ok(response)
 }
 
@@ -131,16 +146,46 @@ async fn refuse(mut session: actix_ws::Session, code: &str, message: &str) {
     let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
 }
 
-async fn serve(
-    mut session: actix_ws::Session,
-    mut messages: actix_ws::MessageStream,
-    mut feed: tokio::sync::broadcast::Receiver<Arc<Change>>,
+/// One stream client and what it needs.
+struct Client {
+    session: actix_ws::Session,
+    messages: actix_ws::MessageStream,
+    feed: tokio::sync::broadcast::Receiver<Arc<Change>>,
     filter: Filter,
-) {
+    /// Who opened it: checked every [`RECHECK_EVERY`], so a revoked token's stream ends.
+    caller: auth::Caller,
+    tokens: auth::Tokens,
+    closing: tokio::sync::watch::Receiver<bool>,
+}
+
+/// How often a stream checks that its token is still valid.
+const RECHECK_EVERY: Duration = Duration::from_secs(5);
+
+async fn serve(client: Client) {
+    let Client {
+        mut session,
+        mut messages,
+        mut feed,
+        filter,
+        caller,
+        tokens,
+        mut closing,
+    } = client;
     let mut ping = tokio::time::interval(PING_EVERY);
+    let mut recheck = tokio::time::interval(RECHECK_EVERY);
     let mut unanswered = 0u32;
     loop {
         tokio::select! {
+            _ = closing.wait_for(|c| *c) => {
+                let _ = session.close(Some(CloseCode::Away.into())).await;
+                return;
+            }
+            _ = recheck.tick() => {
+                if !caller.still_valid(&tokens) {
+                    return refuse(session, "unauthorized",
+                        "the token this stream was opened with is no longer valid").await;
+                }
+            }
             change = feed.recv() => match change {
                 Ok(change) => {
                     for text in filter.render(&change) {

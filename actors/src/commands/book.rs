@@ -133,6 +133,31 @@ impl CommandBook {
         self.in_flight.len()
     }
 
+    /// The command in flight for pot `pot_id`, if any.
+    pub fn in_flight_for(&self, pot_id: &str) -> Option<&CommandRecord> {
+        self.in_flight
+            .iter()
+            .find(|f| matches!(&f.slot, Slot::Pot(p) if p == pot_id))
+            .map(|f| &f.record)
+    }
+
+    /// Pots with a command in flight or waiting.
+    pub fn busy_pots(&self) -> std::collections::BTreeSet<String> {
+        let in_flight = self.in_flight.iter().map(|f| &f.slot);
+        let waiting = self
+            .waiting
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(slot, _)| slot);
+        in_flight
+            .chain(waiting)
+            .filter_map(|slot| match slot {
+                Slot::Pot(p) => Some(p.clone()),
+                Slot::Node => None,
+            })
+            .collect()
+    }
+
     /// A command that is not final yet.
     pub fn get(&self, id: u64) -> Option<&CommandRecord> {
         self.in_flight

@@ -2,6 +2,9 @@
 
 use rusqlite::{Connection, params};
 
+/// Audit entries kept (the newest); older ones are deleted.
+pub const AUDIT_KEPT: i64 = 200_000;
+
 use crate::convert::{id_to_sql, time_to_micros};
 use crate::fleet::{FleetOp, HISTORY_LOADED};
 
@@ -152,6 +155,12 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
                 a.target,
                 a.outcome,
             ])?;
+            // The log keeps its newest AUDIT_KEPT entries; trimmed now and then by id range.
+            let id = conn.last_insert_rowid();
+            if id % 1024 == 0 {
+                conn.prepare_cached("DELETE FROM audit WHERE id <= ?1")?
+                    .execute([id - AUDIT_KEPT])?;
+            }
             Ok(())
         }
         FleetOp::SetOverride(o) => {
