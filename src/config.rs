@@ -11,6 +11,7 @@ use std::time::Duration;
 
 mod load;
 
+pub use honeybee_actors::policy::RestartPolicy;
 pub use load::{ConfigError, Problem, load, load_str};
 
 /// The whole configuration, validated.
@@ -116,13 +117,6 @@ pub struct CommandsConfig {
     pub timeout: Duration,
     pub install_timeout: Duration,
     pub list_window: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestartPolicy {
-    Always,
-    OnFailure,
-    Never,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,6 +4,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod export;
+pub mod fleet_file;
 pub mod logging;
 pub mod net;
 pub mod runtime;

@@ -35,6 +35,7 @@ pub mod feed;
 pub mod limits;
 pub mod log_limit;
 pub mod pipeline;
+pub mod policy;
 pub mod pot;
 pub mod registry;
 pub mod session;

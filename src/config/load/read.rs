@@ -36,9 +36,9 @@ const ENROLLMENTS: &[(&str, Enrollment)] = &[
 ];
 
 const POLICIES: &[(&str, RestartPolicy)] = &[
-    ("always", RestartPolicy::Always),
-    ("on-failure", RestartPolicy::OnFailure),
-    ("never", RestartPolicy::Never),
+    (RestartPolicy::Always.as_str(), RestartPolicy::Always),
+    (RestartPolicy::OnFailure.as_str(), RestartPolicy::OnFailure),
+    (RestartPolicy::Never.as_str(), RestartPolicy::Never),
 ];
 
 /// Reads and checks every key of `root` (the merged tree) into a [`Config`].
