@@ -31,6 +31,8 @@ use crate::net::{self, FdLimit, TlsError};
 use crate::storage::{Storage, StorageError};
 use honeybee_actors::counters::Counters;
 use honeybee_actors::feed::{Change, EVENTS_PER_CHANGE, Feed};
+use honeybee_actors::policy::RestartLimits;
+use honeybee_actors::registry::{FleetDesired, KeepSettings, SetFleetFile, overrides_from};
 
 /// File descriptors kept free for the store, logs and the API when deriving
 /// `limits.max_connections` from the open-file limit.
@@ -56,6 +58,8 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error("API tokens: {0}")]
     Tokens(String),
+    #[error("{0}")]
+    FleetFile(String),
 }
 
 /// Engine settings that are not configuration: sizes chosen for production, which tests and
@@ -92,6 +96,9 @@ pub struct Core {
     pub counters: Arc<Counters>,
     /// Notified on SIGHUP: the tokens file is read again.
     reload_tokens: Arc<tokio::sync::Notify>,
+    /// `fleet.file`, read again on SIGHUP (with the config's `pots.allowed_sources`).
+    fleet_file: Option<std::path::PathBuf>,
+    config: Config,
 }
 
 impl Core {
@@ -132,6 +139,11 @@ impl Core {
             .last_command_id()
             .map_err(StorageError::from)?;
         settle_unfinished_commands(&storage)?;
+        let fleet_desired = match &config.fleet.file {
+            Some(path) => load_fleet_file(path, config).map_err(StartError::FleetFile)?,
+            None => FleetDesired::default(),
+        };
+        let overrides = overrides_from(storage.store.load_overrides().map_err(StorageError::from)?);
         let feed = Feed::default();
         feed_events(&storage.writer(), feed.clone()).map_err(StartError::Thread)?;
         let counters = Arc::new(Counters::default());
@@ -148,6 +160,7 @@ impl Core {
         )
         .with_outputs(feed.clone(), Arc::clone(&counters))
         .with_command_ids_after(last_command_id)
+        .with_desired_state(keep_settings(config), fleet_desired, overrides)
         .start();
 
         let addr = SocketAddr::new(config.server.host, config.server.node_port);
@@ -251,6 +264,8 @@ impl Core {
             feed,
             counters,
             reload_tokens,
+            fleet_file: config.fleet.file.clone(),
+            config: config.clone(),
         })
     }
 
@@ -319,6 +334,15 @@ impl Core {
     pub fn reload(&self) {
         self.storage.reopen_export();
         self.reload_tokens.notify_one();
+        if let Some(path) = &self.fleet_file {
+            match load_fleet_file(path, &self.config) {
+                Ok(desired) => {
+                    log::info!("Fleet file {} reloaded.", path.display());
+                    self.registry.do_send(SetFleetFile(desired));
+                }
+                Err(e) => log::error!("{e}; keeping the desired state in use."),
+            }
+        }
     }
 }
 
@@ -570,4 +594,32 @@ fn settle_unfinished_commands(storage: &Storage) -> Result<(), StorageError> {
         storage.writer().upsert_command(row)?;
     }
     Ok(())
+}
+
+/// The fleet file's desired state, checked against `pots.allowed_sources`.
+fn load_fleet_file(path: &std::path::Path, config: &Config) -> Result<FleetDesired, String> {
+    let allowed = command_settings(config).allowed_sources;
+    let file = crate::fleet_file::load(path, &allowed).map_err(|e| e.to_string())?;
+    Ok(FleetDesired {
+        by_id: file.by_id,
+        by_name: file.by_name,
+    })
+}
+
+/// Restart policies and limits from `pots.*` and `nodes.*`.
+fn keep_settings(config: &Config) -> KeepSettings {
+    let (pots, nodes) = (&config.pots, &config.nodes);
+    KeepSettings {
+        pot_policy: pots.restart,
+        pot_limits: RestartLimits {
+            max_restarts: pots.max_restarts,
+            window: pots.restart_window,
+            backoff_initial: pots.backoff_initial,
+            backoff_max: pots.backoff_max,
+        },
+        node_policy: nodes.restart,
+        node_max_restarts: nodes.max_restarts,
+        node_window: nodes.restart_window,
+        silence: pots.silence_alert,
+    }
 }

@@ -3,6 +3,7 @@
 //! supervises the pot actors. Nothing else holds fleet state; everything reaches it by message.
 
 mod commands;
+mod keep;
 mod messages;
 mod persist;
 mod record;
@@ -15,6 +16,10 @@ use actix::prelude::*;
 use honeybee_protocol::{NodeId, NodeStatus, PotStatusUpdate, RefusalCode};
 
 pub use commands::{GetCommand, SubmitCommand, SubmitError, Submitted};
+pub use keep::{
+    DesiredError, FleetDesired, KeepSettings, SetDesired, SetFleetFile, desired_json,
+    overrides_from,
+};
 pub use messages::*;
 pub use record::{NODE_HISTORY_LIMIT, NodeRecord, PotEntry, SessionLink};
 pub use views::*;
@@ -84,6 +89,8 @@ pub struct Registry {
     alerts: AlertBook,
     /// Every command sent or waiting to be sent to a node.
     commands: commands::Tracker,
+    /// The domain supervision: pot and node guards, desired state, reconciliation.
+    keep: keep::Keep,
 }
 
 impl std::fmt::Debug for Registry {
@@ -126,6 +133,7 @@ impl Registry {
             counters: Arc::default(),
             alerts: AlertBook::default(),
             commands: commands::Tracker::default(),
+            keep: keep::Keep::default(),
         }
     }
 
@@ -200,11 +208,13 @@ impl Registry {
         if !self.feed.listened() {
             return;
         }
-        if let Some(view) = self
+        if let Some(mut view) = self
             .nodes
             .get(&node_id)
             .and_then(|n| n.pots.get(pot_id).map(|p| p.view(node_id, pot_id)))
         {
+            let (desired, _) = self.desired_view_quiet(node_id);
+            self.complete_pot_view(&mut view, &desired);
             self.feed.publish(Change::Pot(view));
         }
     }
@@ -412,6 +422,9 @@ impl Actor for Registry {
                 start_pot_actor(*node_id, pot_id, entry, registry.clone());
             }
         }
+        if !self.keep.settings.silence.is_zero() {
+            ctx.run_later(Duration::from_millis(100), Self::watch_silence);
+        }
     }
 }
 
@@ -524,6 +537,7 @@ impl Handler<NodeReport> for Registry {
                     self.node_changed(node_id);
                 }
                 self.commands_on_node_status(node_id, status, ctx);
+                self.keep_on_node_status(node_id, status, ctx);
             }
             Report::Event(event) => {
                 let event = NodeEventRecord {
@@ -537,8 +551,18 @@ impl Handler<NodeReport> for Registry {
                 self.commands_on_node_event(node_id, kind, message.as_deref(), ctx);
             }
             Report::Pot(update) => {
+                let from = node.pots.get(&update.pot_id).map(|p| p.last.status());
+                let cause = self.cause_of(node_id, &update.pot_id);
+                let (pot_id, to) = (update.pot_id.clone(), update.status);
                 self.commands_on_pot_report(node_id, &update, ctx);
                 self.on_pot_report(node_id, update, ctx);
+                if self
+                    .nodes
+                    .get(&node_id)
+                    .is_some_and(|n| n.pots.contains_key(&pot_id))
+                {
+                    self.keep_on_pot_status(node_id, &pot_id, from, to, cause, ctx);
+                }
             }
             Report::Active(pots) => {
                 for pot_id in pots {
@@ -577,6 +601,7 @@ impl Handler<SessionEnded> for Registry {
         );
         self.node_changed(node_id);
         self.commands_on_session_end(node_id, ctx);
+        self.keep_on_session_end(node_id, ctx);
     }
 }
 
@@ -665,9 +690,15 @@ impl Handler<GetNode> for Registry {
     type Result = Option<NodeDetail>;
 
     fn handle(&mut self, msg: GetNode, _: &mut Context<Self>) -> Option<NodeDetail> {
-        let node = self.nodes.get(&self.resolve(msg.node_id))?;
+        let node_id = self.resolve(msg.node_id);
+        let node = self.nodes.get(&node_id)?;
         let mut detail = node.detail();
         detail.node = self.view_of(node, None);
+        let (desired, drift) = self.desired_view(node_id);
+        for pot in &mut detail.pots {
+            self.complete_pot_view(pot, &desired);
+        }
+        detail.drift = drift;
         Some(detail)
     }
 }
@@ -676,9 +707,21 @@ impl Handler<ListPots> for Registry {
     type Result = Vec<PotView>;
 
     fn handle(&mut self, _: ListPots, _: &mut Context<Self>) -> Vec<PotView> {
-        let mut nodes: Vec<_> = self.nodes.values().collect();
-        nodes.sort_by_key(|n| n.node_id);
-        nodes.into_iter().flat_map(NodeRecord::pot_views).collect()
+        let mut ids: Vec<NodeId> = self.nodes.keys().copied().collect();
+        ids.sort_unstable();
+        let mut pots = Vec::new();
+        for node_id in ids {
+            let (desired, _) = self.desired_view(node_id);
+            let Some(node) = self.nodes.get(&node_id) else {
+                continue;
+            };
+            let mut views: Vec<PotView> = node.pot_views().collect();
+            for pot in &mut views {
+                self.complete_pot_view(pot, &desired);
+            }
+            pots.extend(views);
+        }
+        pots
     }
 }
 

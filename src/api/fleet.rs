@@ -3,8 +3,10 @@
 
 use actix_web::{HttpResponse, web};
 use honeybee_actors::admission::{IdentityOp, IdentityOpDone, IdentityOpError};
+use honeybee_actors::policy::{DesiredPot, RestartPolicy};
 use honeybee_actors::registry::{
-    GetNode, ListAlerts, ListIdentities, ListNodes, ListPots, Operate, PotHistory,
+    DesiredError, GetNode, ListAlerts, ListIdentities, ListNodes, ListPots, Operate, PotHistory,
+    SetDesired,
 };
 use honeybee_protocol::{NodeStatus, validate};
 use honeybee_store::IdentityState;
@@ -274,4 +276,98 @@ pub async fn audit(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiR
         })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "audit": audit })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesiredBody {
+    honeypot_type: String,
+    #[serde(default)]
+    config: serde_json::Map<String, Value>,
+    restart: Option<String>,
+    git_url: Option<String>,
+    git_branch: Option<String>,
+}
+
+fn desired_error(node_id: u64, e: DesiredError) -> ApiError {
+    match e {
+        DesiredError::UnknownNode => ApiError::not_found(format!("no node {node_id}")),
+        DesiredError::Invalid(m) if m.contains("git_url") => ApiError::new(Code::Forbidden, m),
+        DesiredError::Invalid(m) => ApiError::invalid(m),
+    }
+}
+
+/// `PUT /api/v1/nodes/{id}/pots/{pot_id}`: the Core installs the pot and keeps it running.
+pub async fn put_desired(
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<DesiredBody>,
+) -> ApiResult {
+    let (id, pot_id) = path.into_inner();
+    let node_id = parse_node_id(&id)?;
+    let body = body.into_inner();
+    let mut config = std::collections::BTreeMap::new();
+    for (key, value) in body.config {
+        let text = match value {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "config.{key}: values are strings, numbers or booleans"
+                )));
+            }
+        };
+        config.insert(key, text);
+    }
+    let restart = body
+        .restart
+        .as_deref()
+        .map(|r| {
+            RestartPolicy::parse(r)
+                .ok_or_else(|| ApiError::invalid("restart must be always, on-failure or never"))
+        })
+        .transpose()?;
+    let desired = DesiredPot {
+        pot_type: body.honeypot_type,
+        config,
+        restart,
+        git_url: body.git_url,
+        git_branch: body.git_branch,
+    };
+    let set = state
+        .registry
+        .send(SetDesired {
+            node_id,
+            pot_id: pot_id.clone(),
+            desired: Some(desired),
+        })
+        .await?
+        .map_err(|e| desired_error(node_id, e))?;
+    Ok(HttpResponse::Ok().json(views::with_node_id(
+        node_id,
+        json!({"pot_id": pot_id, "desired": set.as_ref().map(views::desired)}),
+    )))
+}
+
+/// `DELETE /api/v1/nodes/{id}/pots/{pot_id}`: no longer desired; the Core stops it.
+pub async fn delete_desired(
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (id, pot_id) = path.into_inner();
+    let node_id = parse_node_id(&id)?;
+    state
+        .registry
+        .send(SetDesired {
+            node_id,
+            pot_id: pot_id.clone(),
+            desired: None,
+        })
+        .await?
+        .map_err(|e| desired_error(node_id, e))?;
+    Ok(HttpResponse::Ok().json(views::with_node_id(
+        node_id,
+        json!({"pot_id": pot_id, "desired": null}),
+    )))
 }

@@ -105,6 +105,11 @@ impl ApiServer {
                         .route("/nodes", web::get().to(fleet::list_nodes))
                         .route("/nodes/{id}", web::get().to(fleet::get_node))
                         .route("/nodes/{id}", web::delete().to(fleet::revoke_node))
+                        .route("/nodes/{id}/pots/{pot_id}", web::put().to(fleet::put_desired))
+                        .route(
+                            "/nodes/{id}/pots/{pot_id}",
+                            web::delete().to(fleet::delete_desired),
+                        )
                         .route("/honeypots", web::get().to(fleet::list_pots))
                         .route(
                             "/honeypots/{node_id}/{pot_id}/history",

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use honeybee_actors::alerts::Alert;
 use honeybee_actors::commands::CommandView;
+use honeybee_actors::policy::{DesiredPot, RestartPolicy};
 use honeybee_actors::registry::{NodeDetail, NodeView, PotView};
 use honeybee_protocol::{NodeId, Timestamp};
 use honeybee_store::CommandRow;
@@ -67,10 +68,22 @@ pub fn pot(view: &PotView) -> Value {
         "pot_id": view.pot_id,
         "pot_type": view.pot_type,
         "status": view.status.as_str(),
-        "message": view.message,
+        // A pot the Core gave up on says so, with why.
+        "message": view.gave_up.as_ref().or(view.message.as_ref()),
         "updated_at": ts(view.updated_at),
         "restarts": view.restarts,
-        "desired": Value::Null,
+        "desired": view.desired.as_ref().map(desired),
+    })
+}
+
+/// A desired pot as the API shows it.
+pub fn desired(desired: &DesiredPot) -> Value {
+    json!({
+        "honeypot_type": desired.pot_type,
+        "config": desired.config,
+        "restart": desired.restart.map(RestartPolicy::as_str),
+        "git_url": desired.git_url,
+        "git_branch": desired.git_branch,
     })
 }
 
@@ -81,7 +94,22 @@ pub fn node_detail(detail: &NodeDetail) -> Value {
             "honeypots".into(),
             detail.pots.iter().map(pot).collect::<Vec<_>>().into(),
         );
-        map.insert("drift".into(), json!([]));
+        map.insert(
+            "drift".into(),
+            detail
+                .drift
+                .iter()
+                .map(|d| {
+                    json!({
+                        "pot_id": d.pot_id,
+                        "kind": d.kind.as_str(),
+                        "desired_type": d.desired_type,
+                        "observed_type": d.observed_type,
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        );
         map.insert(
             "status_history".into(),
             detail

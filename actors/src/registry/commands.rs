@@ -75,7 +75,7 @@ pub(super) struct Tracker {
     /// The last command id handed out (ids continue after the stored ones).
     last_id: u64,
     /// The books of nodes with commands that are not final, by node record id.
-    books: HashMap<NodeId, CommandBook>,
+    pub(super) books: HashMap<NodeId, CommandBook>,
     /// The node of every command that is not final.
     live: HashMap<u64, NodeId>,
     /// Every sent command's deadline; the timer waits for the first.
@@ -96,7 +96,7 @@ impl Registry {
     }
 
     /// Tracks a new command for node `node_id` (a record id) and sends it if it may go now.
-    fn submit_tracked(
+    pub(super) fn submit_tracked(
         &mut self,
         node_id: NodeId,
         command: Command,
@@ -144,6 +144,7 @@ impl Registry {
         if changes.is_empty() {
             return;
         }
+        let mut finished = Vec::new();
         for record in changes {
             queued(self.store.upsert_command(command_row(node_id, &record)));
             log::debug!(
@@ -184,6 +185,9 @@ impl Registry {
             if self.feed.listened() {
                 self.feed.publish(Change::Command(record.view(node_id)));
             }
+            if record.status.is_final() {
+                finished.push(record);
+            }
         }
         if self
             .commands
@@ -194,6 +198,9 @@ impl Registry {
             self.commands.books.remove(&node_id);
         }
         self.arm_command_timer(ctx);
+        for record in finished {
+            self.keep_on_command_final(node_id, &record, ctx);
+        }
     }
 
     /// Makes sure the timer fires at the earliest deadline.
@@ -371,6 +378,7 @@ impl Handler<SubmitCommand> for Registry {
         if !connected && !msg.queue {
             return Err(SubmitError::Offline);
         }
+        self.keep_on_operator_command(node_id, &msg.command);
         self.submit_tracked(node_id, msg.command, Place::Back, connected, ctx)
     }
 }

@@ -85,6 +85,8 @@ impl PotEntry {
             message: self.last.message().map(str::to_owned),
             updated_at: self.last.updated_at(),
             restarts: self.restarts,
+            desired: None,
+            gave_up: None,
         }
     }
 }
@@ -217,6 +219,7 @@ impl NodeRecord {
             pots: self.pot_views().collect(),
             status_history: self.status_history.iter().cloned().collect(),
             node_events: self.node_events.iter().cloned().collect(),
+            drift: Vec::new(),
         }
     }
 }

@@ -40,8 +40,13 @@ pub struct PotView {
     pub status: PotStatus,
     pub message: Option<String>,
     pub updated_at: SystemTime,
-    /// Times the pot's actor was restarted after a crash.
+    /// Times the Core restarted it: its actor after a crash, or the pot on its node (restart
+    /// policy).
     pub restarts: u32,
+    /// What it should be, when the desired state names it.
+    pub desired: Option<crate::policy::DesiredPot>,
+    /// Why the Core gave up restarting it, when it did.
+    pub gave_up: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,4 +71,6 @@ pub struct NodeDetail {
     pub status_history: Vec<StatusChange>,
     /// Oldest first; the last 100.
     pub node_events: Vec<NodeEventRecord>,
+    /// How the node's pots differ from its desired state.
+    pub drift: Vec<crate::policy::Drift>,
 }

@@ -1,0 +1,771 @@
+//! Keeping pots running: the domain level of supervision. The registry mirrors each pot's
+//! lifecycle into a [`PotGuard`] (restart policy, backoff, give-up) and each node's into a
+//! [`NodeGuard`], and converges every node on its desired state (the fleet file plus operators'
+//! overrides) one tracked command at a time per pot. The decisions are the pure modules of
+//! `crate::policy`; this file only wires them to reports, commands, timers and the store.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use honeybee_protocol::{Command, InstallPot, NodeId, NodeStatus, PotStatus};
+use honeybee_store::OverrideRow;
+use serde_json::{Value, json};
+
+use super::{NodeRecord, Registry, queued};
+use crate::alerts::{AlertKey, AlertKind};
+use crate::commands::{CommandRecord, CommandStatus, Place};
+use crate::policy::{
+    Action, Cause, Desired, DesiredPot, Drift, FileNode, NodeAction, NodeGuard, Observed, Override,
+    PotGuard, RestartLimits, RestartPolicy, Step, effective, plan, silent,
+};
+
+/// The Core's settings for keeping pots and nodes running (`pots.*`, `nodes.*`).
+#[derive(Debug, Clone)]
+pub struct KeepSettings {
+    pub pot_policy: RestartPolicy,
+    pub pot_limits: RestartLimits,
+    pub node_policy: RestartPolicy,
+    pub node_max_restarts: u32,
+    pub node_window: Duration,
+    /// `pots.silence_alert_secs`; zero = off.
+    pub silence: Duration,
+}
+
+impl Default for KeepSettings {
+    fn default() -> Self {
+        KeepSettings {
+            pot_policy: RestartPolicy::OnFailure,
+            pot_limits: RestartLimits {
+                max_restarts: 5,
+                window: Duration::from_secs(600),
+                backoff_initial: Duration::from_secs(5),
+                backoff_max: Duration::from_secs(300),
+            },
+            node_policy: RestartPolicy::Never,
+            node_max_restarts: 3,
+            node_window: Duration::from_secs(3600),
+            silence: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The fleet file's desired state, by node id and by node name.
+#[derive(Debug, Clone, Default)]
+pub struct FleetDesired {
+    pub by_id: BTreeMap<NodeId, FileNode>,
+    pub by_name: BTreeMap<String, FileNode>,
+}
+
+/// What the registry keeps for the domain supervision.
+#[derive(Debug, Default)]
+pub(super) struct Keep {
+    pub settings: KeepSettings,
+    pub file: FleetDesired,
+    /// Operators' overrides, by node record id, then pot id.
+    pub overrides: HashMap<NodeId, BTreeMap<String, Override>>,
+    /// Pot guards, by node record id and pot id (created when a pot is first seen).
+    pub guards: HashMap<(NodeId, String), PotGuard>,
+    pub node_guards: HashMap<NodeId, NodeGuard>,
+    /// Commands the guards ordered (restart or reinstall), to count a failed attempt.
+    pub ordered: HashMap<u64, (NodeId, String)>,
+    /// The last `InstallPot` sent for each pot (to reinstall a pot that failed installing).
+    pub last_install: HashMap<(NodeId, String), InstallPot>,
+    /// Pots with a restart or reinstall scheduled (waiting out the backoff).
+    pub scheduled: BTreeSet<(NodeId, String)>,
+    /// When each pot last became `Running` (for the silence watch).
+    pub running_since: HashMap<(NodeId, String), Instant>,
+    /// Nodes whose pots were listed since they last connected (reconciling waits for it).
+    pub listed: BTreeSet<NodeId>,
+}
+
+/// Replaces the fleet file's desired state (at start and on SIGHUP).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct SetFleetFile(pub FleetDesired);
+
+/// An operator's override of one pot's desired state: `Some` installs and keeps it running,
+/// `None` means it is no longer desired (it is stopped).
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Option<DesiredPot>, DesiredError>")]
+pub struct SetDesired {
+    pub node_id: NodeId,
+    pub pot_id: String,
+    pub desired: Option<DesiredPot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DesiredError {
+    #[error("no such node")]
+    UnknownNode,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// `DesiredPot` as stored in an override row.
+pub fn desired_json(desired: &DesiredPot) -> Value {
+    json!({
+        "pot_type": desired.pot_type,
+        "config": desired.config,
+        "restart": desired.restart.map(RestartPolicy::as_str),
+        "git_url": desired.git_url,
+        "git_branch": desired.git_branch,
+    })
+}
+
+fn desired_from_json(text: &str) -> Option<DesiredPot> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    Some(DesiredPot {
+        pot_type: v["pot_type"].as_str()?.to_owned(),
+        config: v["config"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        restart: v["restart"].as_str().and_then(RestartPolicy::parse),
+        git_url: v["git_url"].as_str().map(str::to_owned),
+        git_branch: v["git_branch"].as_str().map(str::to_owned),
+    })
+}
+
+/// Stored overrides, by node: rows that do not parse are skipped with a warning.
+pub fn overrides_from(rows: Vec<OverrideRow>) -> HashMap<NodeId, BTreeMap<String, Override>> {
+    let mut out: HashMap<NodeId, BTreeMap<String, Override>> = HashMap::new();
+    for row in rows {
+        let desired = match row.desired.as_deref().map(desired_from_json) {
+            Some(None) => {
+                log::warn!(
+                    "Skipping an unreadable desired-state override of node {} pot {}.",
+                    row.node_id,
+                    row.pot_id
+                );
+                continue;
+            }
+            Some(Some(d)) => Some(d),
+            None => None,
+        };
+        out.entry(row.node_id).or_default().insert(
+            row.pot_id,
+            Override {
+                desired,
+                file_fingerprint: row.file_fingerprint,
+            },
+        );
+    }
+    out
+}
+
+impl Registry {
+    /// Starts from the fleet file and the stored overrides.
+    pub fn with_desired_state(
+        mut self,
+        settings: KeepSettings,
+        file: FleetDesired,
+        overrides: HashMap<NodeId, BTreeMap<String, Override>>,
+    ) -> Self {
+        self.keep.settings = settings;
+        self.keep.file = file;
+        self.keep.overrides = overrides;
+        self
+    }
+
+    /// The fleet file's entry for a node: by any of its ids, else by its name.
+    fn file_node(&self, node: &NodeRecord) -> Option<&FileNode> {
+        std::iter::once(&node.node_id)
+            .chain(&node.previous_ids)
+            .find_map(|id| self.keep.file.by_id.get(id))
+            .or_else(|| self.keep.file.by_name.get(&node.node_name))
+    }
+
+    /// A node's effective desired state (stale overrides are dropped as a side effect).
+    pub(super) fn desired_of(&mut self, node_id: NodeId) -> Desired {
+        let Some(node) = self.nodes.get(&node_id) else {
+            return Desired::default();
+        };
+        let empty = BTreeMap::new();
+        let overrides = self.keep.overrides.get(&node_id).unwrap_or(&empty);
+        let (desired, stale) = effective(self.file_node(node), overrides);
+        if !stale.is_empty()
+            && let Some(o) = self.keep.overrides.get_mut(&node_id)
+        {
+            for pot_id in stale {
+                log::info!(
+                    "Node {node_id} pot {pot_id}: the fleet file's entry changed; it replaces \
+                     the operator's override."
+                );
+                o.remove(&pot_id);
+                queued(self.store.drop_override(node_id, pot_id));
+            }
+        }
+        desired
+    }
+
+    fn pot_policy(&self, desired: &Desired, pot_id: &str) -> RestartPolicy {
+        desired
+            .pots
+            .get(pot_id)
+            .and_then(|d| d.restart)
+            .unwrap_or(self.keep.settings.pot_policy)
+    }
+
+    fn guard(&mut self, node_id: NodeId, pot_id: &str, policy: RestartPolicy) -> &mut PotGuard {
+        let limits = self.keep.settings.pot_limits;
+        let guard = self
+            .keep
+            .guards
+            .entry((node_id, pot_id.to_owned()))
+            .or_insert_with(|| PotGuard::new(policy, limits));
+        guard.set_policy(policy);
+        guard
+    }
+
+    /// Why a pot status arrived: as an answer to a command in flight for that pot, or not.
+    pub(super) fn cause_of(&self, node_id: NodeId, pot_id: &str) -> Cause {
+        let answering = self
+            .commands
+            .books
+            .get(&node_id)
+            .is_some_and(|b| b.in_flight_for(pot_id).is_some());
+        if answering {
+            Cause::Answer
+        } else {
+            Cause::Unsolicited
+        }
+    }
+
+    /// A pot reported `to` (it was `from`): the guard decides, the alerts follow, and the
+    /// node converges again.
+    pub(super) fn keep_on_pot_status(
+        &mut self,
+        node_id: NodeId,
+        pot_id: &str,
+        from: Option<PotStatus>,
+        to: PotStatus,
+        cause: Cause,
+        ctx: &mut Context<Self>,
+    ) {
+        let key = (node_id, pot_id.to_owned());
+        if to == PotStatus::Running {
+            if from != Some(PotStatus::Running) {
+                self.keep.running_since.insert(key.clone(), Instant::now());
+            }
+        } else {
+            self.keep.running_since.remove(&key);
+            self.clear_alert(&AlertKey::pot(AlertKind::PotSilent, node_id, pot_id));
+        }
+        let desired = self.desired_of(node_id);
+        let policy = self.pot_policy(&desired, pot_id);
+        let action = self
+            .guard(node_id, pot_id, policy)
+            .on_status(from, to, cause, Instant::now());
+        self.act(node_id, pot_id, action, ctx);
+        if from != Some(to) {
+            self.reconcile_seeing(node_id, Some((pot_id, to)), ctx);
+        }
+    }
+
+    /// Carries out a guard's decision.
+    fn act(&mut self, node_id: NodeId, pot_id: &str, action: Action, ctx: &mut Context<Self>) {
+        match action {
+            Action::None => {}
+            Action::Confirm => {
+                let busy = self
+                    .commands
+                    .books
+                    .get(&node_id)
+                    .is_some_and(|b| b.busy_pots().contains(pot_id));
+                if !busy {
+                    log::info!(
+                        "Node {node_id} pot {pot_id}: an unasked status; confirming it with \
+                         GetPotStatus before acting."
+                    );
+                    self.submit_internal(node_id, Command::GetPotStatus(pot_id.to_owned()), ctx);
+                }
+            }
+            Action::Restart { after } | Action::Reinstall { after } => {
+                let reinstall = matches!(action, Action::Reinstall { .. });
+                log::info!(
+                    "Node {node_id} pot {pot_id}: {} in {after:?}.",
+                    if reinstall {
+                        "reinstalling"
+                    } else {
+                        "restarting"
+                    }
+                );
+                let pot_id = pot_id.to_owned();
+                self.keep.scheduled.insert((node_id, pot_id.clone()));
+                ctx.run_later(after, move |registry, ctx| {
+                    registry.keep.scheduled.remove(&(node_id, pot_id.clone()));
+                    registry.restart_now(node_id, &pot_id, reinstall, ctx);
+                });
+            }
+            Action::GaveUp { reason } => {
+                self.raise_alert(
+                    AlertKey::pot(AlertKind::PotGaveUp, node_id, pot_id),
+                    format!("node {node_id} pot {pot_id}: {reason}"),
+                );
+                self.pot_changed(node_id, pot_id);
+            }
+        }
+    }
+
+    /// The backoff is over: restart (or reinstall) the pot unless things changed meanwhile.
+    fn restart_now(
+        &mut self,
+        node_id: NodeId,
+        pot_id: &str,
+        reinstall: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(node) = self.nodes.get(&node_id) else {
+            return;
+        };
+        let still_down = node
+            .pots
+            .get(pot_id)
+            .is_some_and(|p| matches!(p.last.status(), PotStatus::Failed | PotStatus::Stopped));
+        let guard_ok = self
+            .keep
+            .guards
+            .get(&(node_id, pot_id.to_owned()))
+            .is_some_and(|g| !g.held() && g.gave_up().is_none());
+        if node.session.is_none() || !still_down || !guard_ok {
+            return;
+        }
+        let command = if reinstall {
+            let desired = self.desired_of(node_id).pots.get(pot_id).cloned();
+            match desired.map(|d| install_of(pot_id, &d)).or_else(|| {
+                self.keep
+                    .last_install
+                    .get(&(node_id, pot_id.to_owned()))
+                    .cloned()
+            }) {
+                Some(install) => Command::InstallPot(install),
+                None => {
+                    log::info!(
+                        "Node {node_id} pot {pot_id}: failed installing, and neither a desired \
+                         state nor an earlier InstallPot says how to install it; restarting it."
+                    );
+                    Command::RestartPot(pot_id.to_owned())
+                }
+            }
+        } else {
+            Command::RestartPot(pot_id.to_owned())
+        };
+        if let Some(id) = self.submit_internal(node_id, command, ctx) {
+            self.keep.ordered.insert(id, (node_id, pot_id.to_owned()));
+            self.pot_changed(node_id, pot_id);
+        }
+    }
+
+    /// Tracks and sends a command the Core decided on itself; its id when accepted.
+    fn submit_internal(
+        &mut self,
+        node_id: NodeId,
+        command: Command,
+        ctx: &mut Context<Self>,
+    ) -> Option<u64> {
+        if let Command::InstallPot(install) = &command {
+            self.keep
+                .last_install
+                .insert((node_id, install.pot_id.clone()), install.clone());
+        }
+        match self.submit_tracked(node_id, command, Place::Back, true, ctx) {
+            Ok(submitted) => Some(submitted.command_id),
+            Err(e) => {
+                log::warn!("Node {node_id}: cannot send a command the Core decided on: {e}.");
+                None
+            }
+        }
+    }
+
+    /// An operator's command: a stop holds the pot stopped; a deploy, restart or install
+    /// releases it (and forgets a give-up).
+    pub(super) fn keep_on_operator_command(&mut self, node_id: NodeId, command: &Command) {
+        let Some(pot_id) = command.pot_id().map(str::to_owned) else {
+            return;
+        };
+        if let Command::InstallPot(install) = command {
+            self.keep
+                .last_install
+                .insert((node_id, pot_id.clone()), install.clone());
+        }
+        let Some(guard) = self.keep.guards.get_mut(&(node_id, pot_id.clone())) else {
+            return;
+        };
+        match command {
+            Command::StopPot(_) => guard.hold(),
+            Command::DeployPot(_) | Command::RestartPot(_) | Command::InstallPot(_) => {
+                guard.release();
+                self.clear_alert(&AlertKey::pot(AlertKind::PotGaveUp, node_id, &pot_id));
+            }
+            _ => {}
+        }
+    }
+
+    /// A command reached a final status: a failed restart the guard ordered counts against
+    /// the pot; a finished pot listing lets the node converge.
+    pub(super) fn keep_on_command_final(
+        &mut self,
+        node_id: NodeId,
+        record: &CommandRecord,
+        ctx: &mut Context<Self>,
+    ) {
+        let failed_by_node = record.status == CommandStatus::Failed
+            && record
+                .result
+                .as_ref()
+                .is_some_and(|r| r["status"] == "Error");
+        if matches!(record.command, Command::Restart) && failed_by_node {
+            let action = self
+                .keep
+                .node_guards
+                .get_mut(&node_id)
+                .map(|g| g.on_attempt_failed(Instant::now()));
+            match action {
+                Some(NodeAction::Restart) => {
+                    self.submit_internal(node_id, Command::Restart, ctx);
+                }
+                Some(NodeAction::GaveUp { reason }) => log::error!("Node {node_id}: {reason}"),
+                _ => {}
+            }
+        }
+        if let Some((node, pot_id)) = self.keep.ordered.remove(&record.id)
+            && (failed_by_node || record.status == CommandStatus::TimedOut)
+        {
+            let action = self
+                .keep
+                .guards
+                .get_mut(&(node, pot_id.clone()))
+                .map(|g| g.on_attempt_failed(Instant::now()));
+            if let Some(action) = action {
+                self.act(node, &pot_id, action, ctx);
+            }
+        }
+        if matches!(record.command, Command::GetInstalledPots)
+            && record.status == CommandStatus::Completed
+        {
+            self.keep.listed.insert(node_id);
+            self.reconcile(node_id, ctx);
+        }
+    }
+
+    /// A node reported its status: the node policy may send it `Restart`.
+    pub(super) fn keep_on_node_status(
+        &mut self,
+        node_id: NodeId,
+        status: NodeStatus,
+        ctx: &mut Context<Self>,
+    ) {
+        let settings = &self.keep.settings;
+        let (policy, max, window) = (
+            settings.node_policy,
+            settings.node_max_restarts,
+            settings.node_window,
+        );
+        let action = self
+            .keep
+            .node_guards
+            .entry(node_id)
+            .or_insert_with(|| NodeGuard::new(policy, max, window))
+            .on_status(status, Instant::now());
+        match action {
+            NodeAction::None => {}
+            NodeAction::Restart => {
+                log::warn!("Node {node_id} reports Failed; sending it Restart (nodes.restart).");
+                self.submit_internal(node_id, Command::Restart, ctx);
+            }
+            NodeAction::GaveUp { reason } => {
+                log::error!("Node {node_id}: {reason}");
+            }
+        }
+    }
+
+    /// A node's connection ended: its pots must be listed again before it converges, and the
+    /// node policy sees it `Unknown` (so a node that comes back still `Failed` is restarted).
+    pub(super) fn keep_on_session_end(&mut self, node_id: NodeId, ctx: &mut Context<Self>) {
+        self.keep.listed.remove(&node_id);
+        if self.nodes.get(&node_id).map(|n| n.status) == Some(NodeStatus::Unknown) {
+            self.keep_on_node_status(node_id, NodeStatus::Unknown, ctx);
+        }
+    }
+
+    /// Sends the next step towards the desired state for every pot of the node that is not
+    /// busy, held or given up on.
+    pub(super) fn reconcile(&mut self, node_id: NodeId, ctx: &mut Context<Self>) {
+        self.reconcile_seeing(node_id, None, ctx);
+    }
+
+    /// [`Registry::reconcile`], with a pot status just reported (its actor may not have
+    /// mirrored it yet).
+    fn reconcile_seeing(
+        &mut self,
+        node_id: NodeId,
+        fresh: Option<(&str, PotStatus)>,
+        ctx: &mut Context<Self>,
+    ) {
+        let connected = self
+            .nodes
+            .get(&node_id)
+            .is_some_and(|n| n.session.is_some());
+        if !connected || !self.keep.listed.contains(&node_id) {
+            return;
+        }
+        let desired = self.desired_of(node_id);
+        if !desired.managed && desired.pots.is_empty() && desired.not_desired.is_empty() {
+            return;
+        }
+        let mut observed = self.observed_of(node_id);
+        if let Some((pot_id, status)) = fresh
+            && let Some(o) = observed.get_mut(pot_id)
+        {
+            o.status = status;
+        }
+        let mut busy = self
+            .commands
+            .books
+            .get(&node_id)
+            .map(|b| b.busy_pots())
+            .unwrap_or_default();
+        // A restart the guard scheduled counts as busy: the plan does not race it.
+        busy.extend(
+            self.keep
+                .scheduled
+                .iter()
+                .filter(|(n, _)| *n == node_id)
+                .map(|(_, p)| p.clone()),
+        );
+        let (held, gave_up) = self.guard_sets(node_id);
+        for step in plan(&desired, &observed, &busy, &held, &gave_up) {
+            let command = match step {
+                Step::Install { pot_id, desired } => {
+                    Command::InstallPot(install_of(&pot_id, &desired))
+                }
+                Step::Deploy { pot_id } => Command::DeployPot(pot_id),
+                Step::Stop { pot_id } => {
+                    // Stopped because it is not desired: no policy restarts it.
+                    let policy = self.keep.settings.pot_policy;
+                    self.guard(node_id, &pot_id, policy).hold();
+                    Command::StopPot(pot_id)
+                }
+            };
+            log::info!(
+                "Node {node_id}: converging on its desired state: {}.",
+                command.name()
+            );
+            self.submit_internal(node_id, command, ctx);
+        }
+    }
+
+    fn observed_of(&self, node_id: NodeId) -> BTreeMap<String, Observed> {
+        self.nodes
+            .get(&node_id)
+            .map(|n| {
+                n.pots
+                    .iter()
+                    .map(|(id, p)| {
+                        (
+                            id.clone(),
+                            Observed {
+                                pot_type: p.pot_type.clone(),
+                                status: p.last.status(),
+                            },
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn guard_sets(&self, node_id: NodeId) -> (BTreeSet<String>, BTreeSet<String>) {
+        let mut held = BTreeSet::new();
+        let mut gave_up = BTreeSet::new();
+        for ((node, pot_id), guard) in &self.keep.guards {
+            if *node != node_id {
+                continue;
+            }
+            if guard.held() {
+                held.insert(pot_id.clone());
+            }
+            if guard.gave_up().is_some() {
+                gave_up.insert(pot_id.clone());
+            }
+        }
+        (held, gave_up)
+    }
+
+    /// What the API shows of a node's desired state: each pot's desired entry and the drift.
+    pub(super) fn desired_view(
+        &mut self,
+        node_id: NodeId,
+    ) -> (BTreeMap<String, DesiredPot>, Vec<Drift>) {
+        let desired = self.desired_of(node_id);
+        let observed = self.observed_of(node_id);
+        let drift = crate::policy::drift(&desired, &observed);
+        (desired.pots, drift)
+    }
+
+    /// [`Registry::desired_view`] without dropping stale overrides (for `&self` callers).
+    pub(super) fn desired_view_quiet(
+        &self,
+        node_id: NodeId,
+    ) -> (BTreeMap<String, DesiredPot>, Vec<Drift>) {
+        let Some(node) = self.nodes.get(&node_id) else {
+            return (BTreeMap::new(), Vec::new());
+        };
+        let empty = BTreeMap::new();
+        let overrides = self.keep.overrides.get(&node_id).unwrap_or(&empty);
+        let (desired, _) = effective(self.file_node(node), overrides);
+        (desired.pots, Vec::new())
+    }
+
+    /// Adds what the domain supervision knows to a pot's view: its desired entry, the restarts
+    /// its guard ordered, and why it was given up on.
+    pub(super) fn complete_pot_view(
+        &self,
+        view: &mut crate::registry::PotView,
+        desired: &BTreeMap<String, DesiredPot>,
+    ) {
+        view.desired = desired.get(&view.pot_id).cloned();
+        if let Some(guard) = self.keep.guards.get(&(view.node_id, view.pot_id.clone())) {
+            view.restarts += guard.restarts();
+            view.gave_up = guard.gave_up().map(str::to_owned);
+        }
+    }
+
+    /// Raises or clears silent-pot alerts; runs every quarter of `pots.silence_alert_secs`.
+    pub(super) fn watch_silence(&mut self, ctx: &mut Context<Self>) {
+        let limit = self.keep.settings.silence;
+        if limit.is_zero() {
+            return;
+        }
+        let now = Instant::now();
+        let mut raise = Vec::new();
+        let mut clear = Vec::new();
+        for ((node_id, pot_id), since) in &self.keep.running_since {
+            let last_event = self
+                .nodes
+                .get(node_id)
+                .and_then(|n| n.pots.get(pot_id))
+                .and_then(|p| p.last_event);
+            let key = AlertKey::pot(AlertKind::PotSilent, *node_id, pot_id);
+            if silent(*since, last_event, now, limit) {
+                raise.push((key, *node_id, pot_id.clone()));
+            } else {
+                clear.push(key);
+            }
+        }
+        for (key, node_id, pot_id) in raise {
+            if !self.alerts.is_open(&key) {
+                self.raise_alert(
+                    key,
+                    format!(
+                        "node {node_id} pot {pot_id} is Running but sent no event for {}s",
+                        limit.as_secs()
+                    ),
+                );
+            }
+        }
+        for key in clear {
+            self.clear_alert(&key);
+        }
+        let every = (limit / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+        ctx.run_later(every, Self::watch_silence);
+    }
+}
+
+/// The `InstallPot` of a desired pot (started once installed).
+fn install_of(pot_id: &str, desired: &DesiredPot) -> InstallPot {
+    InstallPot {
+        pot_id: pot_id.to_owned(),
+        honeypot_type: desired.pot_type.clone(),
+        git_url: desired.git_url.clone(),
+        git_branch: desired.git_branch.clone(),
+        config: Some(desired.config.clone()),
+        auto_start: true,
+    }
+}
+
+impl Handler<SetFleetFile> for Registry {
+    type Result = ();
+
+    fn handle(&mut self, msg: SetFleetFile, ctx: &mut Context<Self>) {
+        let before: HashMap<NodeId, Desired> = self
+            .nodes
+            .keys()
+            .copied()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|id| (id, self.desired_of(id)))
+            .collect();
+        self.keep.file = msg.0;
+        let ids: Vec<NodeId> = self.nodes.keys().copied().collect();
+        for node_id in ids {
+            let after = self.desired_of(node_id);
+            // A pot whose desired state changed gets a fresh start: give-up and holds end.
+            let old = before.get(&node_id).cloned().unwrap_or_default();
+            let changed: Vec<String> = after
+                .pots
+                .keys()
+                .chain(old.pots.keys())
+                .filter(|p| after.pots.get(*p) != old.pots.get(*p))
+                .cloned()
+                .collect();
+            for pot_id in changed {
+                self.release_pot(node_id, &pot_id);
+            }
+            self.reconcile(node_id, ctx);
+        }
+    }
+}
+
+impl Registry {
+    fn release_pot(&mut self, node_id: NodeId, pot_id: &str) {
+        if let Some(guard) = self.keep.guards.get_mut(&(node_id, pot_id.to_owned())) {
+            guard.release();
+        }
+        self.clear_alert(&AlertKey::pot(AlertKind::PotGaveUp, node_id, pot_id));
+    }
+}
+
+impl Handler<SetDesired> for Registry {
+    type Result = Result<Option<DesiredPot>, DesiredError>;
+
+    fn handle(&mut self, msg: SetDesired, ctx: &mut Context<Self>) -> Self::Result {
+        let node_id = self.resolve(msg.node_id);
+        let node = self.nodes.get(&node_id).ok_or(DesiredError::UnknownNode)?;
+        if let Some(d) = &msg.desired {
+            let install = Command::InstallPot(install_of(&msg.pot_id, d));
+            honeybee_protocol::validate::command(&install, &self.settings.commands.allowed_sources)
+                .map_err(|e| DesiredError::Invalid(e.to_string()))?;
+        } else {
+            honeybee_protocol::validate::pot_id(&msg.pot_id)
+                .map_err(|e| DesiredError::Invalid(e.to_string()))?;
+        }
+        let file_fingerprint = self
+            .file_node(node)
+            .and_then(|f| f.pots.get(&msg.pot_id))
+            .map(DesiredPot::fingerprint);
+        queued(self.store.set_override(OverrideRow {
+            node_id,
+            pot_id: msg.pot_id.clone(),
+            desired: msg.desired.as_ref().map(|d| desired_json(d).to_string()),
+            file_fingerprint,
+            set_at: crate::clock::now(),
+        }));
+        self.keep.overrides.entry(node_id).or_default().insert(
+            msg.pot_id.clone(),
+            Override {
+                desired: msg.desired.clone(),
+                file_fingerprint,
+            },
+        );
+        self.release_pot(node_id, &msg.pot_id);
+        self.reconcile(node_id, ctx);
+        self.pot_changed(node_id, &msg.pot_id);
+        Ok(msg.desired)
+    }
+}

@@ -1,0 +1,333 @@
+//! Keeping pots running, end to end with a fake node that fails pots on purpose: restarts with
+//! backoff, giving up and its reset, an operator's stop respected, an unasked status confirmed
+//! before the Core acts, a failed install reinstalled, the desired state installed on connect
+//! and an undesired pot stopped, overrides through the API, drift, the silent-pot alert, and
+//! the node policy.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::http::Api;
+use common::{FakeNode, start_core, wait_until};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin-token-for-tests";
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Short backoffs and windows, so that restarts happen in test time.
+fn config(extra: &str) -> String {
+    format!(
+        "[api]\ntoken = \"{ADMIN}\"\n[commands]\nlist_window_ms = 100\ntimeout_secs = 2\n\
+         [pots]\nbackoff_initial_secs = 0.05\nbackoff_max_secs = 0.2\nmax_restarts = 2\n\
+         restart_window_secs = 60\nsilence_alert_secs = 0\n{extra}"
+    )
+}
+
+/// The next command the node receives.
+fn command(node: &mut FakeNode) -> Value {
+    node.expect_message("NodeCommand")["command"].clone()
+}
+
+/// Connects, registers and answers the Core's `GetInstalledPots` with `pots` (id, status).
+fn connect(
+    core_addr: std::net::SocketAddr,
+    id: u64,
+    name: &str,
+    pots: &[(&str, &str)],
+) -> FakeNode {
+    let mut node = FakeNode::connect(core_addr, id);
+    node.register(name);
+    assert_eq!(command(&mut node), json!({"GetInstalledPots": {}}));
+    for (pot, status) in pots {
+        node.send(node.pot_status(pot, status, None));
+    }
+    node
+}
+
+/// How many commands the Core has sent or queued for the node so far.
+fn command_count(api: &Api, node_id: u64) -> usize {
+    api.ok(&format!("/api/v1/nodes/{node_id}/commands?limit=1000"))["commands"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+fn pot(api: &Api, node_id: u64, pot_id: &str) -> Value {
+    let detail = api.ok(&format!("/api/v1/nodes/{node_id}"));
+    detail["honeypots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pot_id"] == pot_id)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+fn open_alert(api: &Api, kind: &str) -> Option<Value> {
+    api.ok("/api/v1/alerts")["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["type"] == kind && a["cleared_at"].is_null())
+        .cloned()
+}
+
+#[test]
+fn a_failing_pot_is_confirmed_restarted_with_backoff_given_up_on_and_reset_by_an_operator() {
+    let core = start_core(&config(""));
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = connect(core.node_addr, 51, "edge", &[("cowrie-01", "Running")]);
+
+    // Unasked: the Core confirms before it acts.
+    node.send(node.pot_status("cowrie-01", "Failed", Some("segfault")));
+    assert_eq!(command(&mut node), json!({"GetPotStatus": "cowrie-01"}));
+    node.send(node.pot_status("cowrie-01", "Failed", Some("segfault")));
+    // Confirmed: restarted after the backoff; each failed restart counts.
+    for _ in 0..2 {
+        assert_eq!(command(&mut node), json!({"RestartPot": "cowrie-01"}));
+        node.send(node.pot_status("cowrie-01", "Failed", Some("segfault")));
+    }
+    // Past pots.max_restarts within the window: given up, said so, alerted.
+    wait_until(WAIT, "a pot_gave_up alert", || {
+        open_alert(&api, "pot_gave_up").is_some()
+    });
+    let given_up = pot(&api, 51, "cowrie-01");
+    assert_eq!(given_up["status"], "Failed");
+    assert_eq!(given_up["restarts"], 2, "{given_up}");
+    assert!(
+        given_up["message"].as_str().unwrap().contains("gave up"),
+        "{given_up}"
+    );
+    let before = command_count(&api, 51);
+    node.send(node.pot_status("cowrie-01", "Failed", None));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        command_count(&api, 51),
+        before,
+        "nothing more after giving up"
+    );
+
+    // An operator acts: the give-up is forgotten and the pot is supervised again.
+    let deploy = api.post(
+        "/api/v1/nodes/51/commands",
+        &json!({"DeployPot": "cowrie-01"}),
+    );
+    assert_eq!(deploy.status, 202);
+    assert_eq!(command(&mut node), json!({"DeployPot": "cowrie-01"}));
+    wait_until(WAIT, "the alert cleared", || {
+        open_alert(&api, "pot_gave_up").is_none()
+    });
+    node.send(node.pot_status("cowrie-01", "Running", None));
+    node.send(node.pot_status("cowrie-01", "Failed", None));
+    assert_eq!(command(&mut node), json!({"GetPotStatus": "cowrie-01"}));
+}
+
+#[test]
+fn an_operators_stop_holds_and_always_restarts_an_unasked_stop() {
+    let core = start_core(&config("restart = \"always\"\n"));
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = connect(
+        core.node_addr,
+        52,
+        "edge",
+        &[("a", "Running"), ("b", "Running")],
+    );
+    // Unasked Stopped under `always`: confirmed, then restarted.
+    node.send(node.pot_status("a", "Stopped", None));
+    assert_eq!(command(&mut node), json!({"GetPotStatus": "a"}));
+    node.send(node.pot_status("a", "Stopped", None));
+    assert_eq!(command(&mut node), json!({"RestartPot": "a"}));
+    node.send(node.pot_status("a", "Running", None));
+
+    // The operator stops b: it stays stopped.
+    assert_eq!(
+        api.post("/api/v1/nodes/52/commands", &json!({"StopPot": "b"}))
+            .status,
+        202
+    );
+    assert_eq!(command(&mut node), json!({"StopPot": "b"}));
+    node.send(node.pot_status("b", "Stopped", None));
+    let before = command_count(&api, 52);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        command_count(&api, 52),
+        before,
+        "a held pot is not restarted"
+    );
+    let b = pot(&api, 52, "b");
+    assert_eq!(
+        (b["status"].as_str(), b["restarts"].as_u64()),
+        (Some("Stopped"), Some(0))
+    );
+}
+
+#[test]
+fn a_pot_that_failed_installing_is_reinstalled() {
+    let core = start_core(&config(""));
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = connect(core.node_addr, 53, "edge", &[]);
+    let install = json!({"InstallPot": {"pot_id": "web-01", "honeypot_type": "honnypotter",
+        "config": {"port": 8080}, "auto_start": true}});
+    assert_eq!(api.post("/api/v1/nodes/53/commands", &install).status, 202);
+    let sent = command(&mut node);
+    assert_eq!(sent["InstallPot"]["pot_id"], "web-01");
+    node.send(node.pot_status("web-01", "Installing", None));
+    node.send(node.pot_status("web-01", "Failed", Some("clone failed")));
+    // Answered (the install was in flight): reinstalled from the InstallPot it last got.
+    let again = command(&mut node);
+    assert_eq!(again, sent, "the same InstallPot again");
+}
+
+#[test]
+fn the_desired_state_is_installed_on_connect_overridden_through_the_api_and_drift_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(
+        &fleet,
+        "[nodes.edge-d.pots.web-01]\ntype = \"honnypotter\"\n[nodes.edge-d.pots.web-01.config]\nport = 8080\n",
+    )
+    .unwrap();
+    let core = start_core(&config(&format!(
+        "[fleet]\nfile = {:?}\n",
+        fleet.display().to_string()
+    )));
+    let api = Api::new(core.api_addr, ADMIN);
+    // The node runs a pot nobody wants and lacks the desired one.
+    let mut node = connect(core.node_addr, 54, "edge-d", &[("old", "Running")]);
+    let mut got = vec![command(&mut node), command(&mut node)];
+    got.sort_by_key(|c| c.to_string());
+    assert_eq!(
+        got,
+        [
+            json!({"InstallPot": {"pot_id": "web-01", "honeypot_type": "honnypotter",
+                "git_url": null, "git_branch": null, "config": {"port": "8080"},
+                "auto_start": true}}),
+            json!({"StopPot": "old"}),
+        ]
+    );
+    let detail = api.ok("/api/v1/nodes/54");
+    let mut drift: Vec<(String, String)> = detail["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["pot_id"].as_str().unwrap().into(),
+                d["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    drift.sort();
+    assert_eq!(
+        drift,
+        [
+            ("old".into(), "not_desired".into()),
+            ("web-01".into(), "missing".into())
+        ]
+    );
+    node.send(node.pot_status("old", "Stopped", None));
+    for status in ["Installing", "Running"] {
+        node.send(
+            json!({"PotStatusUpdate": {"node_id": 54, "pot_id": "web-01",
+            "pot_type": "honnypotter", "status": status}}),
+        );
+    }
+    let mut last = Value::Null;
+    let ok = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        last = api.ok("/api/v1/nodes/54");
+        last["drift"] == json!([])
+    });
+    assert!(ok, "drift left: {}", last);
+    assert_eq!(
+        pot(&api, 54, "web-01")["desired"]["honeypot_type"],
+        "honnypotter"
+    );
+
+    // An override through the API: a new pot is installed, then removed again.
+    let put = api.put(
+        "/api/v1/nodes/54/pots/ssh-01",
+        &json!({"honeypot_type": "cowrie", "config": {"hostname": "srv04"}, "restart": "always"}),
+    );
+    assert_eq!(put.status, 200, "{}", put.text());
+    assert_eq!(put.json()["desired"]["restart"], "always");
+    let install = command(&mut node);
+    assert_eq!(install["InstallPot"]["pot_id"], "ssh-01");
+    node.send(node.pot_status("ssh-01", "Running", None));
+    let delete = api.delete("/api/v1/nodes/54/pots/ssh-01");
+    assert_eq!(delete.status, 200, "{}", delete.text());
+    assert_eq!(command(&mut node), json!({"StopPot": "ssh-01"}));
+    for (path, body, status) in [
+        (
+            "/api/v1/nodes/54/pots/x",
+            json!({"honeypot_type": "cowrie", "config": {"a": {"b": 1}}}),
+            400,
+        ),
+        (
+            "/api/v1/nodes/54/pots/..",
+            json!({"honeypot_type": "cowrie"}),
+            400,
+        ),
+        (
+            "/api/v1/nodes/54/pots/x",
+            json!({"honeypot_type": "cowrie", "restart": "sometimes"}),
+            400,
+        ),
+        (
+            "/api/v1/nodes/54/pots/x",
+            json!({"honeypot_type": "cowrie", "git_url": "https://evil.example/x.git"}),
+            403,
+        ),
+        (
+            "/api/v1/nodes/999/pots/x",
+            json!({"honeypot_type": "cowrie"}),
+            404,
+        ),
+    ] {
+        let answer = api.put(path, &body);
+        assert_eq!(answer.status, status, "{path} {body}: {}", answer.text());
+    }
+}
+
+#[test]
+fn a_silent_running_pot_raises_an_alert_that_events_clear() {
+    let core = start_core(&config("silence_alert_secs = 0.4\n"));
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = connect(core.node_addr, 55, "edge", &[("cowrie-01", "Running")]);
+    wait_until(WAIT, "a pot_silent alert", || {
+        open_alert(&api, "pot_silent").is_some()
+    });
+    let alert = open_alert(&api, "pot_silent").unwrap();
+    assert_eq!(
+        (alert["node_id"].as_u64(), alert["pot_id"].as_str()),
+        (Some(55), Some("cowrie-01"))
+    );
+    // Events resume (reports reach the registry at most once a second).
+    let deadline = std::time::Instant::now() + WAIT;
+    while open_alert(&api, "pot_silent").is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the alert never cleared"
+        );
+        node.send(json!({"PotEvent": {"node_id": 55, "pot_id": "cowrie-01",
+            "event_type": "cowrie.session.connect", "data": {}}}));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_failed_node_is_restarted_by_the_node_policy() {
+    let core = start_core(&config(
+        "[nodes]\nrestart = \"on-failure\"\nmax_restarts = 1\n",
+    ));
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = connect(core.node_addr, 56, "edge", &[]);
+    node.send(node.status("Failed"));
+    assert_eq!(command(&mut node), json!({"Restart": {}}));
+    wait_until(WAIT, "a node_failed alert", || {
+        open_alert(&api, "node_failed").is_some()
+    });
+}
