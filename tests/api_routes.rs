@@ -848,3 +848,40 @@ fn revoking_a_node_without_an_identity_still_cuts_its_connection() {
     );
     node.expect_closed();
 }
+
+#[test]
+fn every_operation_in_the_openapi_document_is_served() {
+    let core = start_core(TOKENS);
+    let document: Value = serde_json::from_str(include_str!("../src/api/openapi.json")).unwrap();
+    assert_eq!(
+        raw(core.api_addr, "GET", "/api/v1/openapi.json", None, None).json(),
+        document
+    );
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{node_id}", "1")
+            .replace("{pot_id}", "p");
+        for method in ["get", "post", "put", "delete"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let body = matches!(method, "post" | "put").then_some(("application/json", &b"{}"[..]));
+            let answer = raw(
+                core.api_addr,
+                &method.to_uppercase(),
+                &concrete,
+                Some(ADMIN),
+                body,
+            );
+            let no_route = answer.status == 404
+                && answer.json()["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("no route"));
+            assert!(!no_route, "{method} {path} is documented but not served");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 26, "only {checked} operations documented");
+}

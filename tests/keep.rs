@@ -331,3 +331,61 @@ fn a_failed_node_is_restarted_by_the_node_policy() {
         open_alert(&api, "node_failed").is_some()
     });
 }
+
+#[test]
+fn the_fleet_file_is_reloaded_on_sighup_and_a_broken_one_is_refused() {
+    use common::served::{BIN, Served};
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(&fleet, "[nodes.edge-h.pots.a]\ntype = \"cowrie\"\n").unwrap();
+    let extra = format!(
+        "[auth]\ntotp = false\n[commands]\nlist_window_ms = 100\n[fleet]\nfile = {:?}\n",
+        fleet.display().to_string()
+    );
+    let mut served = Served::start_in(dir, &extra, "");
+    let mut node = connect(served.addr, 57, "edge-h", &[]);
+    assert_eq!(command(&mut node)["InstallPot"]["pot_id"], "a");
+    node.send(node.pot_status("a", "Running", None));
+
+    std::fs::write(
+        &fleet,
+        "[nodes.edge-h.pots.a]\ntype = \"cowrie\"\n[nodes.edge-h.pots.b]\ntype = \"cowrie\"\n",
+    )
+    .unwrap();
+    served.signal("HUP");
+    served.wait_for("Fleet file");
+    assert_eq!(command(&mut node)["InstallPot"]["pot_id"], "b");
+
+    // A broken file is refused with every problem named; the desired state in use stays.
+    std::fs::write(&fleet, "[nodes.edge-h.pots.\"../x\"]\ntype = 5\n").unwrap();
+    served.signal("HUP");
+    let line = served.wait_for("invalid fleet file");
+    assert!(line.contains("fleet.toml"), "{line}");
+    served.wait_for("keeping the desired state in use");
+
+    // At start, a broken file stops the Core, naming the file and the problem.
+    let config = served.dir.path().join("broken.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nnode_port = 0\n[api]\nport = 0\n[storage]\ndir = {:?}\n[fleet]\nfile = {:?}\n",
+            served.dir.path().join("other-data").display().to_string(),
+            fleet.display().to_string()
+        ),
+    )
+    .unwrap();
+    let output = std::process::Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("fleet.toml") && stderr.contains("type"),
+        "{stderr}"
+    );
+    served.signal("TERM");
+    let _ = served.wait_exit();
+}

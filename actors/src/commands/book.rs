@@ -112,7 +112,13 @@ pub struct CommandBook {
     /// Waiting for their slot (or for the node to connect), in order per slot.
     waiting: BTreeMap<Slot, VecDeque<CommandRecord>>,
     waiting_count: usize,
+    /// A `Restart` completed on `Running`: the node's `Started` that follows belongs to it, not
+    /// to the next command an event answers (until this moment).
+    awaiting_started: Option<Instant>,
 }
+
+/// How long after a `Restart` completed on `Running` its trailing `Started` is expected.
+pub const STARTED_GRACE: Duration = Duration::from_secs(5);
 
 /// The records whose status changed, in the order they changed.
 pub type Changes = Vec<CommandRecord>;
@@ -120,7 +126,7 @@ pub type Changes = Vec<CommandRecord>;
 impl CommandBook {
     /// Nothing in flight and nothing waiting (the book may be dropped).
     pub fn is_idle(&self) -> bool {
-        self.in_flight.is_empty() && self.waiting_count == 0
+        self.in_flight.is_empty() && self.waiting_count == 0 && self.awaiting_started.is_none()
     }
 
     /// Commands waiting (`pending`).
@@ -302,6 +308,15 @@ impl CommandBook {
         now: Now,
         settings: &CommandSettings,
     ) -> Changes {
+        let trailing = self
+            .awaiting_started
+            .take()
+            .is_some_and(|until| now.instant <= until);
+        let restart = self.position(|c| *c == Command::Restart);
+        if kind == NodeEventKind::Started && trailing && restart.is_none() {
+            // The `Started` of the restart that already completed: it answers nothing else.
+            return Vec::new();
+        }
         let target = match kind {
             NodeEventKind::Error => self.error_target(text.unwrap_or_default()),
             _ => (kind == NodeEventKind::Started)
@@ -336,6 +351,7 @@ impl CommandBook {
         match (status, &restart.progress) {
             (NodeStatus::Stopped, _) => restart.progress = Progress::NodeStopped,
             (NodeStatus::Running, Progress::NodeStopped) => {
+                self.awaiting_started = Some(now.instant + STARTED_GRACE);
                 let result = answer(status.as_str(), None);
                 self.finish(
                     index,

@@ -392,7 +392,7 @@ fn correlation_table() {
                 assert_eq!(statuses(&changes), [(id, status)], "{what}");
                 assert_eq!(changes[0].result.as_ref(), Some(&want_result), "{what}");
                 assert_eq!(changes[0].deadline, sent[0].deadline, "{what}");
-                assert!(t.book.is_idle(), "{what}");
+                assert_eq!((t.book.in_flight(), t.book.waiting()), (0, 0), "{what}");
             }
         }
     }
@@ -564,6 +564,36 @@ fn started_answers_a_restart_before_any_other_event_command() {
         t.feed(0, Event(E::Alarm, None), 1.0).is_empty(),
         "nothing left to answer"
     );
+}
+
+#[test]
+fn the_started_that_trails_a_restart_answers_nothing_else() {
+    // A real node answers Restart with Stopped, Running, then NodeEvent Started.
+    let mut t = Tracked::new();
+    let (restart, _) = t.submit_at(0.0, Command::Restart);
+    let (update, _) = t.submit_at(0.1, Command::UpdateConfig);
+    assert!(t.feed(0, Status(NodeStatus::Stopped), 0.5).is_empty());
+    let running = t.feed(0, Status(NodeStatus::Running), 1.0);
+    assert_eq!(
+        statuses(&running),
+        [
+            (restart, CommandStatus::Completed),
+            (update, CommandStatus::Sent)
+        ]
+    );
+    assert!(!t.book.is_idle(), "the trailing Started is still expected");
+    assert!(t.feed(0, Event(E::Started, None), 1.5).is_empty());
+    let answered = t.feed(0, Event(E::Alarm, None), 2.0);
+    assert_eq!(statuses(&answered), [(update, CommandStatus::Completed)]);
+    // Past the grace, a Started answers the command an event answers, as before.
+    let (restart2, _) = t.submit_at(3.0, Command::Restart);
+    t.feed(0, Status(NodeStatus::Stopped), 3.5);
+    t.feed(0, Status(NodeStatus::Running), 4.0);
+    let (logs, _) = t.submit_at(4.1, Command::GetPotLogs("a".into()));
+    let grace = super::book::STARTED_GRACE.as_secs_f64();
+    let late = t.feed(0, Event(E::Started, None), 4.0 + grace + 1.0);
+    assert_eq!(statuses(&late), [(logs, CommandStatus::Completed)]);
+    let _ = restart2;
 }
 
 #[test]
