@@ -81,7 +81,16 @@ fn load(path: Option<&Path>) -> Result<(Config, String), ExitCode> {
 
 fn check(path: Option<&Path>) -> ExitCode {
     match load(path) {
-        Ok((_, source)) => {
+        Ok((config, source)) => {
+            // The fleet file is part of what `serve` refuses to start with.
+            if let Some(fleet) = &config.fleet.file {
+                let allowed = honeybee_protocol::AllowedSources::new(&config.pots.allowed_sources)
+                    .unwrap_or_default();
+                if let Err(e) = honeybee_core::fleet_file::load(fleet, &allowed) {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            }
             println!("Configuration OK ({source}).");
             ExitCode::SUCCESS
         }

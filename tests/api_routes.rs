@@ -678,24 +678,22 @@ fn a_client_too_slow_for_the_stream_is_told_why_and_closed() {
     let mut slow = websocket(core.api_addr, "/api/v1/stream", Some(READ)).unwrap();
     let mut node = FakeNode::connect(core.node_addr, 3);
     node.register("flapper");
-    // Far more changes than the feed buffers, while the slow client reads nothing.
-    let big = "x".repeat(2000);
-    for i in 0..12_000 {
-        let status = if (i / 500) % 2 == 0 {
-            "Running"
-        } else {
-            "Stopped"
-        };
-        node.send(node.pot_status(&format!("p{}", i % 500), status, Some(&big)));
-    }
-    // The Core went on: the last change is applied and the API answers.
-    let api = Api::new(core.api_addr, READ);
-    wait_until(Duration::from_secs(30), "every change applied", || {
-        api.ok("/api/v1/honeypots")["honeypots"]
-            .as_array()
-            .is_some_and(|p| p.len() == 500 && p.iter().all(|p| p["status"] == "Stopped"))
+    // Far more changes than the feed buffers, sent while the slow client reads nothing.
+    let flood = std::thread::spawn(move || {
+        let big = "x".repeat(2000);
+        for i in 0..12_000 {
+            let status = if (i / 500) % 2 == 0 {
+                "Running"
+            } else {
+                "Stopped"
+            };
+            node.send(node.pot_status(&format!("p{}", i % 500), status, Some(&big)));
+        }
+        node
     });
-    // Reading now, the client finds the reason at the end of what was buffered, then the close.
+    // Slow, not dead: it starts reading after a while, and finds the reason at the end of
+    // what was buffered for it, then the close.
+    std::thread::sleep(Duration::from_secs(2));
     slow.get_ref()
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
@@ -722,6 +720,14 @@ fn a_client_too_slow_for_the_stream_is_told_why_and_closed() {
     }
     let reason = reason.expect("an error message before the close");
     assert_eq!(reason["error"]["code"], "slow_consumer", "{reason}");
+    // The Core went on: every change is applied and the API answers.
+    let _node = flood.join().unwrap();
+    let api = Api::new(core.api_addr, READ);
+    wait_until(Duration::from_secs(30), "every change applied", || {
+        api.ok("/api/v1/honeypots")["honeypots"]
+            .as_array()
+            .is_some_and(|p| p.len() == 500 && p.iter().all(|p| p["status"] == "Stopped"))
+    });
 }
 
 #[test]

@@ -386,6 +386,147 @@ fn the_fleet_file_is_reloaded_on_sighup_and_a_broken_one_is_refused() {
         stderr.contains("fleet.toml") && stderr.contains("type"),
         "{stderr}"
     );
+    // `check` says the same without starting anything.
+    let checked = std::process::Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(checked.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&checked.stderr);
+    assert!(
+        stderr.contains("fleet.toml") && stderr.contains("type"),
+        "{stderr}"
+    );
     served.signal("TERM");
     let _ = served.wait_exit();
+}
+
+#[test]
+fn back_to_back_reports_are_judged_on_the_latest_status() {
+    let core = start_core(&config(""));
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = connect(core.node_addr, 58, "edge", &[("web-01", "Stopped")]);
+    // An existing pot reinstalled by the operator fails installing, reported in one burst.
+    let install = json!({"InstallPot": {"pot_id": "web-01", "honeypot_type": "honnypotter",
+        "auto_start": true}});
+    assert_eq!(api.post("/api/v1/nodes/58/commands", &install).status, 202);
+    let sent = command(&mut node);
+    node.send(node.pot_status("web-01", "Installing", None));
+    node.send(node.pot_status("web-01", "Failed", Some("clone failed")));
+    assert_eq!(command(&mut node), sent, "reinstalled, not restarted");
+}
+
+#[test]
+fn a_desired_pot_found_stopped_is_confirmed_and_started_within_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(&fleet, "[nodes.edge-s.pots.a]\ntype = \"cowrie\"\n").unwrap();
+    let core = start_core(&config(&format!(
+        "[fleet]\nfile = {:?}\n",
+        fleet.display().to_string()
+    )));
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = connect(core.node_addr, 59, "edge-s", &[("a", "Running")]);
+    // Stopped by nobody the Core knows of (on-failure policy): confirmed, then started, each
+    // start counted against pots.max_restarts (2) until the Core gives up.
+    for round in 0..3 {
+        node.send(node.pot_status("a", "Running", None));
+        node.send(node.pot_status("a", "Stopped", None));
+        assert_eq!(
+            command(&mut node),
+            json!({"GetPotStatus": "a"}),
+            "round {round}"
+        );
+        node.send(node.pot_status("a", "Stopped", None));
+        if round < 2 {
+            assert_eq!(
+                command(&mut node),
+                json!({"DeployPot": "a"}),
+                "round {round}"
+            );
+        }
+    }
+    wait_until(WAIT, "given up", || {
+        open_alert(&api, "pot_gave_up").is_some()
+    });
+    assert_eq!(pot(&api, 59, "a")["restarts"], 2);
+}
+
+#[test]
+fn every_operator_stop_holds_and_one_failure_is_one_restart() {
+    let core = start_core(&config(
+        "restart = \"always\"\nbackoff_initial_secs = 0.5\nbackoff_max_secs = 1\n",
+    ));
+    let api = Api::new(core.api_addr, ADMIN);
+    let mut node = connect(core.node_addr, 60, "edge", &[("a", "Running")]);
+    // A broadcast stop holds too.
+    let stop = api.post(
+        "/api/v1/commands/broadcast",
+        &json!({"command": {"StopPot": "a"}}),
+    );
+    assert_eq!(stop.status, 202);
+    assert_eq!(command(&mut node), json!({"StopPot": "a"}));
+    node.send(node.pot_status("a", "Stopped", None));
+    // A stop before the Core ever saw the pot holds too.
+    assert_eq!(
+        api.post("/api/v1/nodes/60/commands", &json!({"StopPot": "b"}))
+            .status,
+        202
+    );
+    assert_eq!(command(&mut node), json!({"StopPot": "b"}));
+    node.send(node.pot_status("b", "Stopped", None));
+    let before = command_count(&api, 60);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(
+        command_count(&api, 60),
+        before,
+        "held pots are left stopped"
+    );
+
+    // Failed, confirmed, then the same failure reported again during the backoff: one restart.
+    assert_eq!(
+        api.post("/api/v1/nodes/60/commands", &json!({"DeployPot": "a"}))
+            .status,
+        202
+    );
+    assert_eq!(command(&mut node), json!({"DeployPot": "a"}));
+    node.send(node.pot_status("a", "Running", None));
+    node.send(node.pot_status("a", "Failed", None));
+    assert_eq!(command(&mut node), json!({"GetPotStatus": "a"}));
+    node.send(node.pot_status("a", "Failed", None));
+    node.send(node.pot_status("a", "Failed", None));
+    node.send(node.pot_status("a", "Failed", None));
+    assert_eq!(command(&mut node), json!({"RestartPot": "a"}));
+    node.send(node.pot_status("a", "Running", None));
+    std::thread::sleep(Duration::from_millis(800));
+    let restarts: usize = api.ok("/api/v1/nodes/60/commands?limit=1000")["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["command"] == json!({"RestartPot": "a"}))
+        .count();
+    assert_eq!(restarts, 1);
+}
+
+#[test]
+fn a_reconnected_node_is_listed_again_before_it_converges_and_still_restarted_when_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet.toml");
+    std::fs::write(&fleet, "[nodes.edge-r.pots.p]\ntype = \"cowrie\"\n").unwrap();
+    let core = start_core(&config(&format!(
+        "[fleet]\nfile = {:?}\n[nodes]\nrestart = \"on-failure\"\n",
+        fleet.display().to_string()
+    )));
+    let mut node = connect(core.node_addr, 61, "edge-r", &[("p", "Running")]);
+    node.send(node.status("Failed"));
+    assert_eq!(command(&mut node), json!({"Restart": {}}));
+    node.send(json!({"NodeDrop": {}}));
+    drop(node);
+    // A new session replaces nothing here, but the Core must list the pots again: it sends
+    // nothing but GetInstalledPots until the node has answered.
+    let mut node = connect(core.node_addr, 61, "edge-r", &[("p", "Running")]);
+    // Still Failed after coming back: the node policy restarts it again.
+    node.send(node.status("Failed"));
+    assert_eq!(command(&mut node), json!({"Restart": {}}));
 }

@@ -511,6 +511,7 @@ impl Handler<Register> for Registry {
         self.node_changed(primary);
         // Learn its pots, then send what waited for it (queued behind the ack: the session
         // is waiting for this answer). A v1 node cannot take commands.
+        self.keep_on_register(primary, ctx);
         self.commands_on_register(primary, ctx);
         Ok(Admitted {
             totp_key,
@@ -551,7 +552,6 @@ impl Handler<NodeReport> for Registry {
                 self.commands_on_node_event(node_id, kind, message.as_deref(), ctx);
             }
             Report::Pot(update) => {
-                let from = node.pots.get(&update.pot_id).map(|p| p.last.status());
                 let cause = self.cause_of(node_id, &update.pot_id);
                 let (pot_id, to) = (update.pot_id.clone(), update.status);
                 self.commands_on_pot_report(node_id, &update, ctx);
@@ -561,7 +561,7 @@ impl Handler<NodeReport> for Registry {
                     .get(&node_id)
                     .is_some_and(|n| n.pots.contains_key(&pot_id))
                 {
-                    self.keep_on_pot_status(node_id, &pot_id, from, to, cause, ctx);
+                    self.keep_on_pot_status(node_id, &pot_id, to, cause, ctx);
                 }
             }
             Report::Active(pots) => {

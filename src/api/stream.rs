@@ -138,12 +138,14 @@ impl Filter {
 /// Why a client is dropped, told to it before the close.
 async fn refuse(mut session: actix_ws::Session, code: &str, message: &str) {
     let error = json!({"kind": "error", "error": {"code": code, "message": message}});
-    let _ = tokio::time::timeout(Duration::from_secs(1), session.text(error.to_string())).await;
+    // Behind what is already buffered for it: a client that reads again within the send
+    // timeout gets the reason and the close.
+    let _ = tokio::time::timeout(SEND_TIMEOUT, session.text(error.to_string())).await;
     let reason = CloseReason {
         code: CloseCode::Policy,
         description: Some(message.to_owned()),
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(Some(reason))).await;
 }
 
 /// One stream client and what it needs.

@@ -124,6 +124,15 @@ impl PotGuard {
         self.attempt(now)
     }
 
+    /// The reconciler wants to start a desired pot that is stopped: that counts like a restart
+    /// (within the budget, after its backoff), unless the pot is held or given up on.
+    pub fn converge_start(&mut self, now: Instant) -> Action {
+        if self.held || self.gave_up.is_some() {
+            return Action::None;
+        }
+        self.attempt(now)
+    }
+
     /// The operator sent `StopPot`: hold the pot stopped (never restarted or reconciled)
     /// until released.
     pub fn hold(&mut self) {

@@ -406,6 +406,7 @@ impl Handler<Broadcast> for Registry {
         targets
             .into_iter()
             .filter_map(|node_id| {
+                self.keep_on_operator_command(node_id, &msg.command);
                 self.submit_tracked(node_id, msg.command.clone(), Place::Back, true, ctx)
                     .ok()
                     .map(|s| (node_id, s.command_id))

@@ -57,6 +57,40 @@ pub struct FleetDesired {
     pub by_name: BTreeMap<String, FileNode>,
 }
 
+/// What the registry keeps for the domain supervision of one pot.
+#[derive(Debug, Default)]
+pub(super) struct PotKeep {
+    /// Created when the pot is first seen or first commanded.
+    guard: Option<PotGuard>,
+    /// Its last reported status (the pot actor's mirror in the record lags behind a burst of
+    /// reports; decisions use this).
+    reported: Option<PotStatus>,
+    /// When it last became `Running` on the current connection (for the silence watch).
+    running_since: Option<Instant>,
+    /// A restart, reinstall or start is waiting out its backoff.
+    scheduled: bool,
+    /// The last `InstallPot` sent for it (to reinstall a pot that failed installing).
+    last_install: Option<InstallPot>,
+}
+
+/// What the registry keeps for the domain supervision of one node.
+#[derive(Debug, Default)]
+pub(super) struct NodeKeep {
+    pots: BTreeMap<String, PotKeep>,
+    guard: Option<NodeGuard>,
+    /// Its pots were listed on the current connection (reconciling waits for it).
+    listed: bool,
+}
+
+/// What the Core does for a pot once a backoff is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    Restart,
+    Reinstall,
+    /// Start a desired pot that is stopped (`DeployPot`).
+    Start,
+}
+
 /// What the registry keeps for the domain supervision.
 #[derive(Debug, Default)]
 pub(super) struct Keep {
@@ -64,19 +98,37 @@ pub(super) struct Keep {
     pub file: FleetDesired,
     /// Operators' overrides, by node record id, then pot id.
     pub overrides: HashMap<NodeId, BTreeMap<String, Override>>,
-    /// Pot guards, by node record id and pot id (created when a pot is first seen).
-    pub guards: HashMap<(NodeId, String), PotGuard>,
-    pub node_guards: HashMap<NodeId, NodeGuard>,
-    /// Commands the guards ordered (restart or reinstall), to count a failed attempt.
-    pub ordered: HashMap<u64, (NodeId, String)>,
-    /// The last `InstallPot` sent for each pot (to reinstall a pot that failed installing).
-    pub last_install: HashMap<(NodeId, String), InstallPot>,
-    /// Pots with a restart or reinstall scheduled (waiting out the backoff).
-    pub scheduled: BTreeSet<(NodeId, String)>,
-    /// When each pot last became `Running` (for the silence watch).
-    pub running_since: HashMap<(NodeId, String), Instant>,
-    /// Nodes whose pots were listed since they last connected (reconciling waits for it).
-    pub listed: BTreeSet<NodeId>,
+    nodes: HashMap<NodeId, NodeKeep>,
+    /// Commands the pot guards ordered, to count a failed attempt.
+    ordered: HashMap<u64, (NodeId, String)>,
+    /// `Restart`s the node policy ordered.
+    node_ordered: BTreeSet<u64>,
+}
+
+impl Keep {
+    fn pot(&mut self, node_id: NodeId, pot_id: &str) -> &mut PotKeep {
+        self.nodes
+            .entry(node_id)
+            .or_default()
+            .pots
+            .entry(pot_id.to_owned())
+            .or_default()
+    }
+
+    fn pot_ref(&self, node_id: NodeId, pot_id: &str) -> Option<&PotKeep> {
+        self.nodes.get(&node_id)?.pots.get(pot_id)
+    }
+
+    /// The pot's guard, created with `policy` (and kept in step with it).
+    fn guard(&mut self, node_id: NodeId, pot_id: &str, policy: RestartPolicy) -> &mut PotGuard {
+        let limits = self.settings.pot_limits;
+        let guard = self
+            .pot(node_id, pot_id)
+            .guard
+            .get_or_insert_with(|| PotGuard::new(policy, limits));
+        guard.set_policy(policy);
+        guard
+    }
 }
 
 /// Replaces the fleet file's desired state (at start and on SIGHUP).
@@ -211,15 +263,11 @@ impl Registry {
             .unwrap_or(self.keep.settings.pot_policy)
     }
 
-    fn guard(&mut self, node_id: NodeId, pot_id: &str, policy: RestartPolicy) -> &mut PotGuard {
-        let limits = self.keep.settings.pot_limits;
-        let guard = self
-            .keep
-            .guards
-            .entry((node_id, pot_id.to_owned()))
-            .or_insert_with(|| PotGuard::new(policy, limits));
-        guard.set_policy(policy);
-        guard
+    /// The pot's guard with the policy its desired state (or `pots.restart`) gives it.
+    fn guard(&mut self, node_id: NodeId, pot_id: &str) -> &mut PotGuard {
+        let desired = self.desired_of(node_id);
+        let policy = self.pot_policy(&desired, pot_id);
+        self.keep.guard(node_id, pot_id, policy)
     }
 
     /// Why a pot status arrived: as an answer to a command in flight for that pot, or not.
@@ -236,48 +284,65 @@ impl Registry {
         }
     }
 
-    /// A pot reported `to` (it was `from`): the guard decides, the alerts follow, and the
-    /// node converges again.
+    /// Whether a command for the pot is in flight or waiting, or an attempt is scheduled.
+    fn pot_busy(&self, node_id: NodeId, pot_id: &str) -> bool {
+        self.keep
+            .pot_ref(node_id, pot_id)
+            .is_some_and(|p| p.scheduled)
+            || self
+                .commands
+                .books
+                .get(&node_id)
+                .is_some_and(|b| b.busy_pots().contains(pot_id))
+    }
+
+    /// A pot reported `to`: the guard decides, the alerts follow, and — once the status is
+    /// an answer, not an unasked report — the node converges again.
     pub(super) fn keep_on_pot_status(
         &mut self,
         node_id: NodeId,
         pot_id: &str,
-        from: Option<PotStatus>,
         to: PotStatus,
         cause: Cause,
         ctx: &mut Context<Self>,
     ) {
-        let key = (node_id, pot_id.to_owned());
+        let pot = self.keep.pot(node_id, pot_id);
+        let from = pot.reported.replace(to);
         if to == PotStatus::Running {
-            if from != Some(PotStatus::Running) {
-                self.keep.running_since.insert(key.clone(), Instant::now());
+            if from != Some(PotStatus::Running) || pot.running_since.is_none() {
+                pot.running_since = Some(Instant::now());
             }
         } else {
-            self.keep.running_since.remove(&key);
+            pot.running_since = None;
             self.clear_alert(&AlertKey::pot(AlertKind::PotSilent, node_id, pot_id));
         }
-        let desired = self.desired_of(node_id);
-        let policy = self.pot_policy(&desired, pot_id);
-        let action = self
-            .guard(node_id, pot_id, policy)
-            .on_status(from, to, cause, Instant::now());
+        let now = Instant::now();
+        let action = self.guard(node_id, pot_id).on_status(from, to, cause, now);
+        let action = match action {
+            // A desired pot found stopped is worth a look even when its policy would not
+            // restart it: the reconciler starts it (within the same budget) once confirmed.
+            Action::None
+                if cause == Cause::Unsolicited
+                    && to == PotStatus::Stopped
+                    && self.desired_of(node_id).pots.contains_key(pot_id) =>
+            {
+                Action::Confirm
+            }
+            other => other,
+        };
         self.act(node_id, pot_id, action, ctx);
-        if from != Some(to) {
-            self.reconcile_seeing(node_id, Some((pot_id, to)), ctx);
+        // An answer (a confirmation included) is the node's word: converge on it.
+        if cause == Cause::Answer {
+            self.reconcile(node_id, ctx);
         }
     }
 
-    /// Carries out a guard's decision.
+    /// Carries out a guard's decision; nothing while an attempt is already under way.
     fn act(&mut self, node_id: NodeId, pot_id: &str, action: Action, ctx: &mut Context<Self>) {
         match action {
             Action::None => {}
             Action::Confirm => {
-                let busy = self
-                    .commands
-                    .books
-                    .get(&node_id)
-                    .is_some_and(|b| b.busy_pots().contains(pot_id));
-                if !busy {
+                if !self.pot_busy(node_id, pot_id) {
                     log::info!(
                         "Node {node_id} pot {pot_id}: an unasked status; confirming it with \
                          GetPotStatus before acting."
@@ -285,22 +350,11 @@ impl Registry {
                     self.submit_internal(node_id, Command::GetPotStatus(pot_id.to_owned()), ctx);
                 }
             }
-            Action::Restart { after } | Action::Reinstall { after } => {
-                let reinstall = matches!(action, Action::Reinstall { .. });
-                log::info!(
-                    "Node {node_id} pot {pot_id}: {} in {after:?}.",
-                    if reinstall {
-                        "reinstalling"
-                    } else {
-                        "restarting"
-                    }
-                );
-                let pot_id = pot_id.to_owned();
-                self.keep.scheduled.insert((node_id, pot_id.clone()));
-                ctx.run_later(after, move |registry, ctx| {
-                    registry.keep.scheduled.remove(&(node_id, pot_id.clone()));
-                    registry.restart_now(node_id, &pot_id, reinstall, ctx);
-                });
+            Action::Restart { after } => {
+                self.schedule(node_id, pot_id, Attempt::Restart, after, ctx)
+            }
+            Action::Reinstall { after } => {
+                self.schedule(node_id, pot_id, Attempt::Reinstall, after, ctx);
             }
             Action::GaveUp { reason } => {
                 self.raise_alert(
@@ -312,48 +366,69 @@ impl Registry {
         }
     }
 
-    /// The backoff is over: restart (or reinstall) the pot unless things changed meanwhile.
-    fn restart_now(
+    /// Runs `attempt` once `after` has passed (at most one scheduled per pot).
+    fn schedule(
         &mut self,
         node_id: NodeId,
         pot_id: &str,
-        reinstall: bool,
+        attempt: Attempt,
+        after: Duration,
         ctx: &mut Context<Self>,
     ) {
-        let Some(node) = self.nodes.get(&node_id) else {
-            return;
-        };
-        let still_down = node
-            .pots
-            .get(pot_id)
-            .is_some_and(|p| matches!(p.last.status(), PotStatus::Failed | PotStatus::Stopped));
-        let guard_ok = self
-            .keep
-            .guards
-            .get(&(node_id, pot_id.to_owned()))
-            .is_some_and(|g| !g.held() && g.gave_up().is_none());
-        if node.session.is_none() || !still_down || !guard_ok {
+        let pot = self.keep.pot(node_id, pot_id);
+        if pot.scheduled {
             return;
         }
-        let command = if reinstall {
-            let desired = self.desired_of(node_id).pots.get(pot_id).cloned();
-            match desired.map(|d| install_of(pot_id, &d)).or_else(|| {
-                self.keep
-                    .last_install
-                    .get(&(node_id, pot_id.to_owned()))
-                    .cloned()
-            }) {
-                Some(install) => Command::InstallPot(install),
-                None => {
-                    log::info!(
-                        "Node {node_id} pot {pot_id}: failed installing, and neither a desired \
-                         state nor an earlier InstallPot says how to install it; restarting it."
-                    );
-                    Command::RestartPot(pot_id.to_owned())
+        pot.scheduled = true;
+        log::info!("Node {node_id} pot {pot_id}: {attempt:?} in {after:?}.");
+        let pot_id = pot_id.to_owned();
+        ctx.run_later(after, move |registry, ctx| {
+            registry.keep.pot(node_id, &pot_id).scheduled = false;
+            registry.attempt_now(node_id, &pot_id, attempt, ctx);
+        });
+    }
+
+    /// The backoff is over: carry out the attempt unless things changed meanwhile.
+    fn attempt_now(
+        &mut self,
+        node_id: NodeId,
+        pot_id: &str,
+        attempt: Attempt,
+        ctx: &mut Context<Self>,
+    ) {
+        let connected = self
+            .nodes
+            .get(&node_id)
+            .is_some_and(|n| n.session.is_some());
+        let Some(pot) = self.keep.pot_ref(node_id, pot_id) else {
+            return;
+        };
+        let still_down = matches!(pot.reported, Some(PotStatus::Failed | PotStatus::Stopped));
+        let guard_ok = pot
+            .guard
+            .as_ref()
+            .is_some_and(|g| !g.held() && g.gave_up().is_none());
+        let last_install = pot.last_install.clone();
+        if !connected || !still_down || !guard_ok || self.pot_busy(node_id, pot_id) {
+            return;
+        }
+        let command = match attempt {
+            Attempt::Restart => Command::RestartPot(pot_id.to_owned()),
+            Attempt::Start => Command::DeployPot(pot_id.to_owned()),
+            Attempt::Reinstall => {
+                let desired = self.desired_of(node_id).pots.get(pot_id).cloned();
+                match desired.map(|d| install_of(pot_id, &d)).or(last_install) {
+                    Some(install) => Command::InstallPot(install),
+                    None => {
+                        log::info!(
+                            "Node {node_id} pot {pot_id}: failed installing, and neither a \
+                             desired state nor an earlier InstallPot says how to install it; \
+                             restarting it."
+                        );
+                        Command::RestartPot(pot_id.to_owned())
+                    }
                 }
             }
-        } else {
-            Command::RestartPot(pot_id.to_owned())
         };
         if let Some(id) = self.submit_internal(node_id, command, ctx) {
             self.keep.ordered.insert(id, (node_id, pot_id.to_owned()));
@@ -369,9 +444,7 @@ impl Registry {
         ctx: &mut Context<Self>,
     ) -> Option<u64> {
         if let Command::InstallPot(install) = &command {
-            self.keep
-                .last_install
-                .insert((node_id, install.pot_id.clone()), install.clone());
+            self.keep.pot(node_id, &install.pot_id).last_install = Some(install.clone());
         }
         match self.submit_tracked(node_id, command, Place::Back, true, ctx) {
             Ok(submitted) => Some(submitted.command_id),
@@ -382,32 +455,27 @@ impl Registry {
         }
     }
 
-    /// An operator's command: a stop holds the pot stopped; a deploy, restart or install
-    /// releases it (and forgets a give-up).
+    /// An operator's command (sent to one node or broadcast): a stop holds the pot stopped; a
+    /// deploy, restart or install releases it (and forgets a give-up).
     pub(super) fn keep_on_operator_command(&mut self, node_id: NodeId, command: &Command) {
         let Some(pot_id) = command.pot_id().map(str::to_owned) else {
             return;
         };
         if let Command::InstallPot(install) = command {
-            self.keep
-                .last_install
-                .insert((node_id, pot_id.clone()), install.clone());
+            self.keep.pot(node_id, &pot_id).last_install = Some(install.clone());
         }
-        let Some(guard) = self.keep.guards.get_mut(&(node_id, pot_id.clone())) else {
-            return;
-        };
         match command {
-            Command::StopPot(_) => guard.hold(),
+            Command::StopPot(_) => self.guard(node_id, &pot_id).hold(),
             Command::DeployPot(_) | Command::RestartPot(_) | Command::InstallPot(_) => {
-                guard.release();
+                self.guard(node_id, &pot_id).release();
                 self.clear_alert(&AlertKey::pot(AlertKind::PotGaveUp, node_id, &pot_id));
             }
             _ => {}
         }
     }
 
-    /// A command reached a final status: a failed restart the guard ordered counts against
-    /// the pot; a finished pot listing lets the node converge.
+    /// A command reached a final status: a failed attempt a guard ordered counts against its
+    /// pot (or node); a finished pot listing lets the node converge.
     pub(super) fn keep_on_command_final(
         &mut self,
         node_id: NodeId,
@@ -419,27 +487,24 @@ impl Registry {
                 .result
                 .as_ref()
                 .is_some_and(|r| r["status"] == "Error");
-        if matches!(record.command, Command::Restart) && failed_by_node {
+        let unanswered = failed_by_node || record.status == CommandStatus::TimedOut;
+        if self.keep.node_ordered.remove(&record.id) && unanswered {
             let action = self
                 .keep
-                .node_guards
+                .nodes
                 .get_mut(&node_id)
+                .and_then(|n| n.guard.as_mut())
                 .map(|g| g.on_attempt_failed(Instant::now()));
-            match action {
-                Some(NodeAction::Restart) => {
-                    self.submit_internal(node_id, Command::Restart, ctx);
-                }
-                Some(NodeAction::GaveUp { reason }) => log::error!("Node {node_id}: {reason}"),
-                _ => {}
-            }
+            self.act_on_node(node_id, action, ctx);
         }
         if let Some((node, pot_id)) = self.keep.ordered.remove(&record.id)
-            && (failed_by_node || record.status == CommandStatus::TimedOut)
+            && unanswered
         {
             let action = self
                 .keep
-                .guards
-                .get_mut(&(node, pot_id.clone()))
+                .pot(node, &pot_id)
+                .guard
+                .as_mut()
                 .map(|g| g.on_attempt_failed(Instant::now()));
             if let Some(action) = action {
                 self.act(node, &pot_id, action, ctx);
@@ -448,7 +513,7 @@ impl Registry {
         if matches!(record.command, Command::GetInstalledPots)
             && record.status == CommandStatus::Completed
         {
-            self.keep.listed.insert(node_id);
+            self.keep.nodes.entry(node_id).or_default().listed = true;
             self.reconcile(node_id, ctx);
         }
     }
@@ -468,87 +533,102 @@ impl Registry {
         );
         let action = self
             .keep
-            .node_guards
+            .nodes
             .entry(node_id)
-            .or_insert_with(|| NodeGuard::new(policy, max, window))
+            .or_default()
+            .guard
+            .get_or_insert_with(|| NodeGuard::new(policy, max, window))
             .on_status(status, Instant::now());
+        self.act_on_node(node_id, Some(action), ctx);
+    }
+
+    fn act_on_node(
+        &mut self,
+        node_id: NodeId,
+        action: Option<NodeAction>,
+        ctx: &mut Context<Self>,
+    ) {
         match action {
-            NodeAction::None => {}
-            NodeAction::Restart => {
+            Some(NodeAction::Restart) => {
                 log::warn!("Node {node_id} reports Failed; sending it Restart (nodes.restart).");
-                self.submit_internal(node_id, Command::Restart, ctx);
+                if let Some(id) = self.submit_internal(node_id, Command::Restart, ctx) {
+                    self.keep.node_ordered.insert(id);
+                }
             }
-            NodeAction::GaveUp { reason } => {
-                log::error!("Node {node_id}: {reason}");
-            }
+            Some(NodeAction::GaveUp { reason }) => log::error!("Node {node_id}: {reason}"),
+            Some(NodeAction::None) | None => {}
         }
     }
 
-    /// A node's connection ended: its pots must be listed again before it converges, and the
-    /// node policy sees it `Unknown` (so a node that comes back still `Failed` is restarted).
-    pub(super) fn keep_on_session_end(&mut self, node_id: NodeId, ctx: &mut Context<Self>) {
-        self.keep.listed.remove(&node_id);
-        if self.nodes.get(&node_id).map(|n| n.status) == Some(NodeStatus::Unknown) {
-            self.keep_on_node_status(node_id, NodeStatus::Unknown, ctx);
+    /// A node (re)registered: its pots must be listed on this connection before it converges
+    /// (a replaced session's end never arrives here), and the node policy sees it connected.
+    pub(super) fn keep_on_register(&mut self, node_id: NodeId, ctx: &mut Context<Self>) {
+        if let Some(node) = self.keep.nodes.get_mut(&node_id) {
+            node.listed = false;
         }
+        self.keep_on_node_status(node_id, NodeStatus::Connected, ctx);
+    }
+
+    /// A node's connection ended: nothing is known of its pots until they are listed again
+    /// (no silence watch meanwhile), and the node policy sees it `Unknown`.
+    pub(super) fn keep_on_session_end(&mut self, node_id: NodeId, ctx: &mut Context<Self>) {
+        let mut silent = Vec::new();
+        if let Some(node) = self.keep.nodes.get_mut(&node_id) {
+            node.listed = false;
+            for (pot_id, pot) in &mut node.pots {
+                if pot.running_since.take().is_some() {
+                    silent.push(AlertKey::pot(AlertKind::PotSilent, node_id, pot_id));
+                }
+            }
+        }
+        for key in silent {
+            self.clear_alert(&key);
+        }
+        self.keep_on_node_status(node_id, NodeStatus::Unknown, ctx);
     }
 
     /// Sends the next step towards the desired state for every pot of the node that is not
-    /// busy, held or given up on.
+    /// busy, held or given up on. Starting a stopped desired pot counts like a restart.
     pub(super) fn reconcile(&mut self, node_id: NodeId, ctx: &mut Context<Self>) {
-        self.reconcile_seeing(node_id, None, ctx);
-    }
-
-    /// [`Registry::reconcile`], with a pot status just reported (its actor may not have
-    /// mirrored it yet).
-    fn reconcile_seeing(
-        &mut self,
-        node_id: NodeId,
-        fresh: Option<(&str, PotStatus)>,
-        ctx: &mut Context<Self>,
-    ) {
         let connected = self
             .nodes
             .get(&node_id)
             .is_some_and(|n| n.session.is_some());
-        if !connected || !self.keep.listed.contains(&node_id) {
+        let listed = self.keep.nodes.get(&node_id).is_some_and(|n| n.listed);
+        if !connected || !listed {
             return;
         }
         let desired = self.desired_of(node_id);
         if !desired.managed && desired.pots.is_empty() && desired.not_desired.is_empty() {
             return;
         }
-        let mut observed = self.observed_of(node_id);
-        if let Some((pot_id, status)) = fresh
-            && let Some(o) = observed.get_mut(pot_id)
-        {
-            o.status = status;
-        }
+        let observed = self.observed_of(node_id);
         let mut busy = self
             .commands
             .books
             .get(&node_id)
             .map(|b| b.busy_pots())
             .unwrap_or_default();
-        // A restart the guard scheduled counts as busy: the plan does not race it.
-        busy.extend(
-            self.keep
-                .scheduled
-                .iter()
-                .filter(|(n, _)| *n == node_id)
-                .map(|(_, p)| p.clone()),
-        );
-        let (held, gave_up) = self.guard_sets(node_id);
+        let (held, gave_up, scheduled) = self.guard_sets(node_id);
+        busy.extend(scheduled);
         for step in plan(&desired, &observed, &busy, &held, &gave_up) {
             let command = match step {
                 Step::Install { pot_id, desired } => {
                     Command::InstallPot(install_of(&pot_id, &desired))
                 }
-                Step::Deploy { pot_id } => Command::DeployPot(pot_id),
+                Step::Deploy { pot_id } => {
+                    let action = self.guard(node_id, &pot_id).converge_start(Instant::now());
+                    match action {
+                        Action::Restart { after } | Action::Reinstall { after } => {
+                            self.schedule(node_id, &pot_id, Attempt::Start, after, ctx);
+                        }
+                        other => self.act(node_id, &pot_id, other, ctx),
+                    }
+                    continue;
+                }
                 Step::Stop { pot_id } => {
                     // Stopped because it is not desired: no policy restarts it.
-                    let policy = self.keep.settings.pot_policy;
-                    self.guard(node_id, &pot_id, policy).hold();
+                    self.guard(node_id, &pot_id).hold();
                     Command::StopPot(pot_id)
                 }
             };
@@ -560,41 +640,54 @@ impl Registry {
         }
     }
 
+    /// The node's pots as last reported.
     fn observed_of(&self, node_id: NodeId) -> BTreeMap<String, Observed> {
-        self.nodes
-            .get(&node_id)
-            .map(|n| {
-                n.pots
-                    .iter()
-                    .map(|(id, p)| {
-                        (
-                            id.clone(),
-                            Observed {
-                                pot_type: p.pot_type.clone(),
-                                status: p.last.status(),
-                            },
-                        )
-                    })
-                    .collect()
+        let Some(node) = self.nodes.get(&node_id) else {
+            return BTreeMap::new();
+        };
+        node.pots
+            .iter()
+            .map(|(id, p)| {
+                let reported = self.keep.pot_ref(node_id, id).and_then(|k| k.reported);
+                (
+                    id.clone(),
+                    Observed {
+                        pot_type: p.pot_type.clone(),
+                        status: reported.unwrap_or_else(|| p.last.status()),
+                    },
+                )
             })
-            .unwrap_or_default()
+            .collect()
     }
 
-    fn guard_sets(&self, node_id: NodeId) -> (BTreeSet<String>, BTreeSet<String>) {
+    /// The node's held, given-up and scheduled pots.
+    fn guard_sets(
+        &self,
+        node_id: NodeId,
+    ) -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
         let mut held = BTreeSet::new();
         let mut gave_up = BTreeSet::new();
-        for ((node, pot_id), guard) in &self.keep.guards {
-            if *node != node_id {
-                continue;
+        let mut scheduled = BTreeSet::new();
+        for (pot_id, pot) in self
+            .keep
+            .nodes
+            .get(&node_id)
+            .into_iter()
+            .flat_map(|n| &n.pots)
+        {
+            if pot.scheduled {
+                scheduled.insert(pot_id.clone());
             }
-            if guard.held() {
-                held.insert(pot_id.clone());
-            }
-            if guard.gave_up().is_some() {
-                gave_up.insert(pot_id.clone());
+            if let Some(guard) = &pot.guard {
+                if guard.held() {
+                    held.insert(pot_id.clone());
+                }
+                if guard.gave_up().is_some() {
+                    gave_up.insert(pot_id.clone());
+                }
             }
         }
-        (held, gave_up)
+        (held, gave_up, scheduled)
     }
 
     /// What the API shows of a node's desired state: each pot's desired entry and the drift.
@@ -630,7 +723,11 @@ impl Registry {
         desired: &BTreeMap<String, DesiredPot>,
     ) {
         view.desired = desired.get(&view.pot_id).cloned();
-        if let Some(guard) = self.keep.guards.get(&(view.node_id, view.pot_id.clone())) {
+        if let Some(guard) = self
+            .keep
+            .pot_ref(view.node_id, &view.pot_id)
+            .and_then(|p| p.guard.as_ref())
+        {
             view.restarts += guard.restarts();
             view.gave_up = guard.gave_up().map(str::to_owned);
         }
@@ -645,17 +742,22 @@ impl Registry {
         let now = Instant::now();
         let mut raise = Vec::new();
         let mut clear = Vec::new();
-        for ((node_id, pot_id), since) in &self.keep.running_since {
-            let last_event = self
-                .nodes
-                .get(node_id)
-                .and_then(|n| n.pots.get(pot_id))
-                .and_then(|p| p.last_event);
-            let key = AlertKey::pot(AlertKind::PotSilent, *node_id, pot_id);
-            if silent(*since, last_event, now, limit) {
-                raise.push((key, *node_id, pot_id.clone()));
-            } else {
-                clear.push(key);
+        for (node_id, node) in &self.keep.nodes {
+            for (pot_id, pot) in &node.pots {
+                let Some(since) = pot.running_since else {
+                    continue;
+                };
+                let last_event = self
+                    .nodes
+                    .get(node_id)
+                    .and_then(|n| n.pots.get(pot_id))
+                    .and_then(|p| p.last_event);
+                let key = AlertKey::pot(AlertKind::PotSilent, *node_id, pot_id);
+                if silent(since, last_event, now, limit) {
+                    raise.push((key, *node_id, pot_id.clone()));
+                } else {
+                    clear.push(key);
+                }
             }
         }
         for (key, node_id, pot_id) in raise {
@@ -663,8 +765,8 @@ impl Registry {
                 self.raise_alert(
                     key,
                     format!(
-                        "node {node_id} pot {pot_id} is Running but sent no event for {}s",
-                        limit.as_secs()
+                        "node {node_id} pot {pot_id} is Running but sent no event for {:.1} s",
+                        limit.as_secs_f64()
                     ),
                 );
             }
@@ -715,7 +817,7 @@ impl Handler<SetFleetFile> for Registry {
                 .cloned()
                 .collect();
             for pot_id in changed {
-                self.release_pot(node_id, &pot_id);
+                self.release_pot(node_id, &pot_id, ctx);
             }
             self.reconcile(node_id, ctx);
         }
@@ -723,11 +825,30 @@ impl Handler<SetFleetFile> for Registry {
 }
 
 impl Registry {
-    fn release_pot(&mut self, node_id: NodeId, pot_id: &str) {
-        if let Some(guard) = self.keep.guards.get_mut(&(node_id, pot_id.to_owned())) {
+    /// The pot's desired state changed: holds and give-ups end, and a pot that is down
+    /// because of them is installed again from its new desired state.
+    fn release_pot(&mut self, node_id: NodeId, pot_id: &str, ctx: &mut Context<Self>) {
+        let pot = self.keep.pot(node_id, pot_id);
+        let was_given_up = pot.guard.as_ref().is_some_and(|g| g.gave_up().is_some());
+        let failed = pot.reported == Some(PotStatus::Failed);
+        if let Some(guard) = pot.guard.as_mut() {
             guard.release();
         }
         self.clear_alert(&AlertKey::pot(AlertKind::PotGaveUp, node_id, pot_id));
+        let desired = self.desired_of(node_id).pots.get(pot_id).cloned();
+        let connected = self
+            .nodes
+            .get(&node_id)
+            .is_some_and(|n| n.session.is_some());
+        if let (true, true, Some(desired)) = (was_given_up || failed, connected, desired)
+            && !self.pot_busy(node_id, pot_id)
+        {
+            self.submit_internal(
+                node_id,
+                Command::InstallPot(install_of(pot_id, &desired)),
+                ctx,
+            );
+        }
     }
 }
 
@@ -763,7 +884,7 @@ impl Handler<SetDesired> for Registry {
                 file_fingerprint,
             },
         );
-        self.release_pot(node_id, &msg.pot_id);
+        self.release_pot(node_id, &msg.pot_id, ctx);
         self.reconcile(node_id, ctx);
         self.pot_changed(node_id, &msg.pot_id);
         Ok(msg.desired)
