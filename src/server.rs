@@ -143,6 +143,7 @@ impl Core {
             Some(path) => load_fleet_file(path, config).map_err(StartError::FleetFile)?,
             None => FleetDesired::default(),
         };
+        let holds = storage.store.load_holds().map_err(StorageError::from)?;
         let overrides = overrides_from(storage.store.load_overrides().map_err(StorageError::from)?);
         let feed = Feed::default();
         feed_events(&storage.writer(), feed.clone()).map_err(StartError::Thread)?;
@@ -161,6 +162,7 @@ impl Core {
         .with_outputs(feed.clone(), Arc::clone(&counters))
         .with_command_ids_after(last_command_id)
         .with_desired_state(keep_settings(config), fleet_desired, overrides)
+        .with_holds(holds)
         .start();
 
         let addr = SocketAddr::new(config.server.host, config.server.node_port);

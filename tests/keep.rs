@@ -530,3 +530,46 @@ fn a_reconnected_node_is_listed_again_before_it_converges_and_still_restarted_wh
     node.send(node.status("Failed"));
     assert_eq!(command(&mut node), json!({"Restart": {}}));
 }
+
+#[test]
+fn a_pot_an_operator_stopped_stays_stopped_after_the_core_restarts() {
+    let extra = config("restart = \"always\"\n");
+    let first = start_core(&extra);
+    let api = Api::new(first.api_addr, ADMIN);
+    let mut node = connect(first.node_addr, 62, "edge", &[("a", "Running")]);
+    assert_eq!(
+        api.post("/api/v1/nodes/62/commands", &json!({"StopPot": "a"}))
+            .status,
+        202
+    );
+    assert_eq!(command(&mut node), json!({"StopPot": "a"}));
+    node.send(node.pot_status("a", "Stopped", None));
+    wait_until(WAIT, "the stop completed", || {
+        api.ok("/api/v1/nodes/62/commands")["commands"][0]["status"] == "completed"
+    });
+    drop(node);
+    let dir = first.stop();
+
+    let mut restarted = common::test_config(&extra);
+    restarted.storage.dir = dir.path().join("data");
+    let second = honeybee_core::runtime::CoreThread::start(restarted).unwrap();
+    let api = Api::new(second.api_addr, ADMIN);
+    let mut node = connect(second.node_addr, 62, "edge", &[("a", "Stopped")]);
+    std::thread::sleep(Duration::from_millis(600));
+    let commands = api.ok("/api/v1/nodes/62/commands?limit=1000");
+    let after_restart: Vec<&Value> = commands["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["command"] != json!({"GetInstalledPots": {}}) && c["status"] != "completed")
+        .collect();
+    assert!(after_restart.is_empty(), "{commands}");
+    // Started again by the operator, it is supervised again.
+    assert_eq!(
+        api.post("/api/v1/nodes/62/commands", &json!({"DeployPot": "a"}))
+            .status,
+        202
+    );
+    assert_eq!(command(&mut node), json!({"DeployPot": "a"}));
+    second.stop();
+}

@@ -181,14 +181,31 @@ pub struct OverrideRow {
 #[derive(Debug)]
 pub(crate) enum FleetOp {
     UpsertNode(NodeRow),
-    LinkNodeId { node_id: NodeId, alias_id: NodeId },
+    LinkNodeId {
+        node_id: NodeId,
+        alias_id: NodeId,
+    },
     UpsertPot(PotRow),
     PotTransition(TransitionRow),
-    NodeStatus { node_id: NodeId, row: NodeStatusRow },
-    NodeEvent { node_id: NodeId, row: NodeEventRow },
+    NodeStatus {
+        node_id: NodeId,
+        row: NodeStatusRow,
+    },
+    NodeEvent {
+        node_id: NodeId,
+        row: NodeEventRow,
+    },
     UpsertIdentity(IdentityRow),
     UpsertCommand(CommandRow),
     AppendAudit(AuditRow),
     SetOverride(OverrideRow),
-    DropOverride { node_id: NodeId, pot_id: String },
+    SetHold {
+        node_id: NodeId,
+        pot_id: String,
+        held: bool,
+    },
+    DropOverride {
+        node_id: NodeId,
+        pot_id: String,
+    },
 }

@@ -131,6 +131,11 @@ impl Store {
         self.read(|conn| fleet::audit(conn, limit))
     }
 
+    /// The pots operators hold stopped, by node and pot.
+    pub fn load_holds(&self) -> Result<Vec<(NodeId, String)>, StoreError> {
+        self.read(fleet::load_holds)
+    }
+
     /// Every override of the desired state, by node and pot.
     pub fn load_overrides(&self) -> Result<Vec<crate::fleet::OverrideRow>, StoreError> {
         self.read(fleet::load_overrides)

@@ -191,6 +191,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (node_id, pot_id)
     );
     ",
+    // 5: pots an operator stopped (held stopped until started again).
+    "
+    CREATE TABLE pot_holds (
+        node_id INTEGER NOT NULL,
+        pot_id TEXT NOT NULL,
+        PRIMARY KEY (node_id, pot_id)
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -298,6 +298,15 @@ impl WriterHandle {
         self.fleet(FleetOp::SetOverride(row))
     }
 
+    /// Records that an operator holds a pot stopped (`held`), or no longer does.
+    pub fn set_hold(&self, node_id: NodeId, pot_id: String, held: bool) -> Result<(), StoreError> {
+        self.fleet(FleetOp::SetHold {
+            node_id,
+            pot_id,
+            held,
+        })
+    }
+
     /// Forgets an override (the fleet file's entry changed, or the override was replaced).
     pub fn drop_override(&self, node_id: NodeId, pot_id: String) -> Result<(), StoreError> {
         self.fleet(FleetOp::DropOverride { node_id, pot_id })

@@ -436,6 +436,36 @@ impl Registry {
         }
     }
 
+    /// Holds a pot stopped (an operator's stop, or not desired), durably: a restarted Core
+    /// keeps it stopped too.
+    fn hold_pot(&mut self, node_id: NodeId, pot_id: &str) {
+        let guard = self.guard(node_id, pot_id);
+        if !guard.held() {
+            guard.hold();
+            queued(self.store.set_hold(node_id, pot_id.to_owned(), true));
+        }
+    }
+
+    /// Releases a pot's hold and give-up (an operator started it, or its desired state
+    /// changed).
+    fn release_guard(&mut self, node_id: NodeId, pot_id: &str) {
+        let guard = self.guard(node_id, pot_id);
+        let was_held = guard.held();
+        guard.release();
+        if was_held {
+            queued(self.store.set_hold(node_id, pot_id.to_owned(), false));
+        }
+    }
+
+    /// Pots held stopped when the Core last ran.
+    pub fn with_holds(mut self, holds: Vec<(NodeId, String)>) -> Self {
+        let policy = self.keep.settings.pot_policy;
+        for (node_id, pot_id) in holds {
+            self.keep.guard(node_id, &pot_id, policy).hold();
+        }
+        self
+    }
+
     /// Tracks and sends a command the Core decided on itself; its id when accepted.
     fn submit_internal(
         &mut self,
@@ -465,9 +495,9 @@ impl Registry {
             self.keep.pot(node_id, &pot_id).last_install = Some(install.clone());
         }
         match command {
-            Command::StopPot(_) => self.guard(node_id, &pot_id).hold(),
+            Command::StopPot(_) => self.hold_pot(node_id, &pot_id),
             Command::DeployPot(_) | Command::RestartPot(_) | Command::InstallPot(_) => {
-                self.guard(node_id, &pot_id).release();
+                self.release_guard(node_id, &pot_id);
                 self.clear_alert(&AlertKey::pot(AlertKind::PotGaveUp, node_id, &pot_id));
             }
             _ => {}
@@ -628,7 +658,7 @@ impl Registry {
                 }
                 Step::Stop { pot_id } => {
                     // Stopped because it is not desired: no policy restarts it.
-                    self.guard(node_id, &pot_id).hold();
+                    self.hold_pot(node_id, &pot_id);
                     Command::StopPot(pot_id)
                 }
             };
@@ -831,9 +861,7 @@ impl Registry {
         let pot = self.keep.pot(node_id, pot_id);
         let was_given_up = pot.guard.as_ref().is_some_and(|g| g.gave_up().is_some());
         let failed = pot.reported == Some(PotStatus::Failed);
-        if let Some(guard) = pot.guard.as_mut() {
-            guard.release();
-        }
+        self.release_guard(node_id, pot_id);
         self.clear_alert(&AlertKey::pot(AlertKind::PotGaveUp, node_id, pot_id));
         let desired = self.desired_of(node_id).pots.get(pot_id).cloned();
         let connected = self

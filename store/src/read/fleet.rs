@@ -175,6 +175,14 @@ pub(crate) fn pot_history(
     Ok(out)
 }
 
+/// The pots operators hold stopped, ordered by node and pot.
+pub(crate) fn load_holds(conn: &Connection) -> Result<Vec<(NodeId, String)>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT node_id, pot_id FROM pot_holds ORDER BY node_id, pot_id")?;
+    let rows = stmt.query_map([], |r| Ok((id_from_sql(r.get(0)?), r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every override of the desired state, ordered by node and pot.
 pub(crate) fn load_overrides(conn: &Connection) -> Result<Vec<OverrideRow>, StoreError> {
     let mut stmt = conn.prepare(

@@ -179,6 +179,20 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
             ])?;
             Ok(())
         }
+        FleetOp::SetHold {
+            node_id,
+            pot_id,
+            held,
+        } => {
+            let sql = if *held {
+                "INSERT OR IGNORE INTO pot_holds (node_id, pot_id) VALUES (?1, ?2)"
+            } else {
+                "DELETE FROM pot_holds WHERE node_id = ?1 AND pot_id = ?2"
+            };
+            conn.prepare_cached(sql)?
+                .execute(params![id_to_sql(*node_id), pot_id])?;
+            Ok(())
+        }
         FleetOp::DropOverride { node_id, pot_id } => {
             conn.prepare_cached(
                 "DELETE FROM desired_overrides WHERE node_id = ?1 AND pot_id = ?2",
