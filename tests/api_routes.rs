@@ -718,7 +718,13 @@ fn a_client_too_slow_for_the_stream_is_told_why_and_closed() {
                 break;
             }
             Ok(_) => {}
-            Err(e) => panic!("the stream ended without a close frame: {e}"),
+            // Told why, then dropped: the close frame may be lost to a reset of the
+            // connection, the reason may not.
+            Err(e) if reason.is_some() => {
+                eprintln!("the connection ended after the reason: {e}");
+                break;
+            }
+            Err(e) => panic!("the stream ended without saying why: {e}"),
         }
     }
     let reason = reason.expect("an error message before the close");

@@ -135,6 +135,8 @@ impl ApiServer {
             })
             .workers(1)
             .shutdown_timeout(5)
+            // A closed stream's client may still be reading what was buffered for it.
+            .client_disconnect_timeout(std::time::Duration::from_secs(10))
             .disable_signals();
         let server = match tls {
             Some(tls) => server.listen_rustls_0_23(listener, Arc::unwrap_or_clone(tls))?,

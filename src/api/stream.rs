@@ -28,6 +28,9 @@ use super::views;
 /// Longest a client may take to accept one message before it counts as too slow.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Longest a closing client may take to drain what was buffered for it and answer the close.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Pings keep idle connections (and proxies) alive; a client silent for three of them is gone.
 const PING_EVERY: Duration = Duration::from_secs(20);
 
@@ -136,7 +139,12 @@ impl Filter {
 }
 
 /// Why a client is dropped, told to it before the close.
-async fn refuse(mut session: actix_ws::Session, code: &str, message: &str) {
+async fn refuse(
+    mut session: actix_ws::Session,
+    messages: &mut actix_ws::MessageStream,
+    code: &str,
+    message: &str,
+) {
     let error = json!({"kind": "error", "error": {"code": code, "message": message}});
     // Behind what is already buffered for it: a client that reads again within the send
     // timeout gets the reason and the close.
@@ -146,6 +154,17 @@ async fn refuse(mut session: actix_ws::Session, code: &str, message: &str) {
         description: Some(message.to_owned()),
     };
     let _ = tokio::time::timeout(SEND_TIMEOUT, session.close(Some(reason))).await;
+    // The closing handshake: read what the client still sends until its Close (or the send
+    // timeout). Dropping the connection with its data unread would reset it, and the client
+    // would lose what was buffered for it, the reason included.
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        while let Some(Ok(message)) = messages.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// One stream client and what it needs.
@@ -184,7 +203,7 @@ async fn serve(client: Client) {
             }
             _ = recheck.tick() => {
                 if !caller.still_valid(&tokens) {
-                    return refuse(session, "unauthorized",
+                    return refuse(session, &mut messages, "unauthorized",
                         "the token this stream was opened with is no longer valid").await;
                 }
             }
@@ -195,7 +214,7 @@ async fn serve(client: Client) {
                             Ok(Ok(())) => {}
                             Ok(Err(_)) => return,
                             Err(_) => {
-                                return refuse(session, "slow_consumer",
+                                return refuse(session, &mut messages, "slow_consumer",
                                     "this client did not read the stream fast enough").await;
                             }
                         }
@@ -206,7 +225,7 @@ async fn serve(client: Client) {
                         "this client fell {missed} changes behind the live feed; reconnect and \
                          catch up with /api/v1/events"
                     );
-                    return refuse(session, "slow_consumer", &message).await;
+                    return refuse(session, &mut messages, "slow_consumer", &message).await;
                 }
                 Err(RecvError::Closed) => {
                     let _ = session.close(Some(CloseCode::Away.into())).await;
