@@ -160,3 +160,43 @@ fn a_simulated_fleet_enrolls_reconnects_with_codes_sends_events_and_answers_comm
             .is_some_and(|a| !a.is_empty())
     );
 }
+
+#[test]
+fn a_simulated_fleet_connects_over_tls_with_client_certificates() {
+    let pki = common::certs::TestPki::generate();
+    let core = start_core(&format!(
+        "[tls]\nenabled = true\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n\
+         [api]\ntoken = \"sim-test-admin-token\"\n",
+        pki.server_cert.display().to_string(),
+        pki.server_key.display().to_string(),
+        pki.ca_cert.display().to_string(),
+    ));
+    let api = Api::new(core.api_addr, ADMIN);
+    let sim = SimHandle::start(SimConfig {
+        core: core.node_addr.to_string(),
+        nodes: 5,
+        duration: Some(Duration::from_secs(60)),
+        events_per_sec: 50.0,
+        seed: 7,
+        name_prefix: "tls".into(),
+        tls: Some(honeybee_sim::tls::TlsSettings {
+            ca: pki.ca_cert.clone(),
+            server_name: "127.0.0.1".into(),
+            client_cert: Some((pki.client_cert.clone(), pki.client_key.clone())),
+        }),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    wait_until(WAIT, "5 TLS nodes sending events", || {
+        let r = sim.report();
+        r.registered == 5 && r.events_sent >= 20
+    });
+    let nodes = api.ok("/api/v1/nodes")["nodes"].as_array().unwrap().clone();
+    assert_eq!(nodes.len(), 5);
+    assert!(nodes.iter().all(|n| n["connected"] == true), "{nodes:?}");
+    let report = sim.stop().unwrap();
+    assert_eq!(report.connect_failures + report.io_errors, 0, "{report:?}");
+    wait_until(WAIT, "the TLS fleet's events stored", || {
+        api.ok("/api/v1/stats")["total_events"].as_u64() == Some(report.events_sent)
+    });
+}

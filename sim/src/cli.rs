@@ -243,7 +243,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.nodes, 50);
         assert_eq!(config.duration, Some(Duration::from_secs(60)));
-        assert_eq!(config.per_node_rate(), 4.0);
+        assert_eq!(config.events_per_sec, 200.0);
         assert_eq!(config.seed, 7);
         assert_eq!(config.pots, ["cowrie", "honnypotter", "cowrie"]);
         assert_eq!(

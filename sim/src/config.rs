@@ -150,11 +150,6 @@ impl SimConfig {
         }
     }
 
-    /// The events each node sends per second.
-    pub fn per_node_rate(&self) -> f64 {
-        self.events_per_sec / self.nodes.max(1) as f64
-    }
-
     /// When the half-drop happens, if asked for.
     pub fn half_drop_time(&self) -> Option<Duration> {
         if !self.misbehaviours.contains(&Misbehaviour::HalfDrop) {

@@ -61,6 +61,9 @@ pub struct Shared {
     pub stats: Arc<Stats>,
     /// Every node's first id (spoofed frames borrow them).
     pub ids: Vec<u64>,
+    /// Events per second of each node that sends events (reconnect storms send none, so the
+    /// others carry their share).
+    pub per_node_rate: f64,
 }
 
 /// One node's fixed settings.
@@ -317,6 +320,8 @@ impl SimNode {
     async fn session(&mut self, mut io: Box<dyn Io>, code: Option<SecretString>) -> End {
         let shared = Arc::clone(&self.shared);
         let stats = &shared.stats;
+        // Drop orders given before this connection are not for it; later ones are.
+        self.last_drop = self.signals.drops.borrow_and_update().generation;
         let _connected = Gauge::raise(&stats.connected);
         Stats::inc(&stats.connections_opened);
         let opened = Instant::now();
@@ -456,7 +461,7 @@ impl SimNode {
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             interval
         };
-        let rate = config.per_node_rate();
+        let rate = self.shared.per_node_rate;
         let events_period = if rate > 0.0 {
             Duration::from_secs_f64((1.0 / rate).clamp(0.02, 2.0))
         } else {
@@ -648,11 +653,11 @@ impl SimNode {
     /// follows the clock (not the nominal tick), so late ticks do not lower the rate; it is
     /// capped so that a node held back by the Core does not burst afterwards.
     fn emit_events(&mut self, period: Duration, out: &mut Vec<u8>) {
-        let rate = self.shared.config.per_node_rate();
+        let rate = self.shared.per_node_rate;
         let now = Instant::now();
         let elapsed = now.duration_since(self.last_emit.unwrap_or(now));
         self.last_emit = Some(now);
-        let cap = (rate * (2.0 * period.as_secs_f64()).max(1.0)).max(1.0);
+        let cap = rate * (2.0 * period.as_secs_f64()).max(1.0) + 1.0;
         self.credit = (self.credit + rate * elapsed.as_secs_f64()).min(cap);
         let due = self.credit.floor();
         if due < 1.0 {

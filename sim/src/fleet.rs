@@ -183,6 +183,11 @@ pub async fn run(prepared: Prepared, control: Control, stats: Arc<Stats>) -> Rep
     let mut rng = Rng::new(config.seed);
     let ids: Vec<u64> = (0..config.nodes).map(|_| rng.node_id()).collect();
     let misbehaviours = prepared.misbehaviours(&mut rng);
+    let storms = misbehaviours
+        .iter()
+        .filter(|m| **m == Some(Misbehaviour::ReconnectStorm))
+        .count();
+    let senders = (config.nodes - storms).max(1);
     let width = config.nodes.to_string().len().max(5);
     let shared = Arc::new(Shared {
         config: config.clone(),
@@ -190,6 +195,7 @@ pub async fn run(prepared: Prepared, control: Control, stats: Arc<Stats>) -> Rep
         tls: prepared.tls.clone(),
         stats: Arc::clone(&stats),
         ids: ids.clone(),
+        per_node_rate: config.events_per_sec / senders as f64,
     });
     let mut nodes = JoinSet::new();
     for (index, (&node_id, misbehaviour)) in ids.iter().zip(misbehaviours).enumerate() {
