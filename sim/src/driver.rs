@@ -9,22 +9,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use honeybee_protocol::{
-    CoreToNode, Frame, FrameSplitter, NodeToCore, RegistrationAck, SecretString, decode_core_frame,
-    encode, encode_into,
+    CoreToNode, Frame, FrameSplitter, RegistrationAck, SecretString, decode_core_frame, encode,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::watch;
-use tokio::time::{MissedTickBehavior, interval_at, sleep, sleep_until, timeout};
+use tokio::time::{sleep, timeout};
 
 use crate::config::SimConfig;
 use crate::events::PotEvents;
-use crate::misbehave::{self, Misbehaviour};
-use crate::node::{self, Behaviour, Deferred, NodeModel, Reply};
+use crate::misbehave::Misbehaviour;
+use crate::node::{Behaviour, NodeModel};
 use crate::rng::Rng;
 use crate::stats::{Gauge, Stats};
 use crate::tls::Tls;
 use crate::totp::{CodePlan, Credentials};
+
+mod serve;
 
 /// How long a node waits for its `RegistrationAck` (as a real node does).
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -359,16 +360,7 @@ impl SimNode {
             log::debug!("Node {} was refused: {message}.", self.spec.name);
             return End::Refused;
         }
-        stats.registration_latency(opened.elapsed());
-        Stats::inc(&stats.registrations_accepted);
-        if with_code {
-            Stats::inc(&stats.registrations_with_code);
-        }
-        if let Some(key) = &ack.totp_key
-            && self.creds.accept_key(key)
-        {
-            Stats::inc(&stats.keys_received);
-        }
+        self.accepted(&ack, with_code, opened.elapsed());
         let _registered = Gauge::raise(&stats.registered);
         if self.storm() {
             stats.misbehaved(Misbehaviour::ReconnectStorm);
@@ -385,6 +377,21 @@ impl SimNode {
             return lost();
         }
         end
+    }
+
+    /// Counts an accepted registration and keeps the key it brought, if any.
+    fn accepted(&mut self, ack: &RegistrationAck, with_code: bool, latency: Duration) {
+        let stats = &self.shared.stats;
+        stats.registration_latency(latency);
+        Stats::inc(&stats.registrations_accepted);
+        if with_code {
+            Stats::inc(&stats.registrations_with_code);
+        }
+        if let Some(key) = &ack.totp_key
+            && self.creds.accept_key(key)
+        {
+            Stats::inc(&stats.keys_received);
+        }
     }
 }
 
@@ -437,300 +444,4 @@ async fn write(io: &mut Box<dyn Io>, bytes: &[u8], stats: &Stats) -> std::io::Re
         Stats::inc(&stats.io_errors);
     }
     result
-}
-
-/// The periodic timers of a registered session.
-struct Timers {
-    heartbeat: tokio::time::Interval,
-    events: tokio::time::Interval,
-    events_period: Duration,
-    misbehave: tokio::time::Interval,
-    misbehaves: bool,
-    slow: tokio::time::Interval,
-    crash: tokio::time::Interval,
-    crashes: bool,
-}
-
-impl SimNode {
-    fn timers(&mut self) -> Timers {
-        let config = &self.shared.config;
-        let now = tokio::time::Instant::now();
-        let mut every = |period: Duration| {
-            let first = now + period.mul_f64(self.rng.unit());
-            let mut interval = interval_at(first, period);
-            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            interval
-        };
-        let rate = self.shared.per_node_rate;
-        let events_period = if rate > 0.0 {
-            Duration::from_secs_f64((1.0 / rate).clamp(0.02, 2.0))
-        } else {
-            Duration::from_secs(3600)
-        };
-        let misbehaves = matches!(
-            self.spec.misbehaviour,
-            Some(
-                Misbehaviour::Garbage
-                    | Misbehaviour::Oversize
-                    | Misbehaviour::Slowloris
-                    | Misbehaviour::SpoofedIds
-            )
-        );
-        Timers {
-            heartbeat: every(config.heartbeat),
-            events: every(events_period),
-            events_period,
-            misbehave: every(config.misbehave_every),
-            misbehaves,
-            slow: every(config.slowloris_byte_interval),
-            crash: every(Duration::from_secs(1)),
-            crashes: config.pot_crashes_per_hour > 0.0,
-        }
-    }
-
-    /// Serves a registered connection until it ends.
-    async fn serve(&mut self, io: &mut Box<dyn Io>, mut conn: Conn) -> End {
-        let shared = Arc::clone(&self.shared);
-        let stats = &shared.stats;
-        let mut out = Vec::with_capacity(1024);
-        // Real nodes report their status right after registering.
-        encode_into(&mut out, &self.model.heartbeat());
-        Stats::inc(&stats.heartbeats_sent);
-        let mut deferred: Vec<(tokio::time::Instant, Deferred)> = Vec::new();
-        for frame in std::mem::take(&mut conn.early) {
-            self.on_frame(frame, &mut out, &mut deferred);
-        }
-        let mut timers = self.timers();
-        self.last_emit = Some(Instant::now());
-        // A slowloris frame in progress (bytes, next byte); other output waits behind it.
-        let mut slow: Option<(Vec<u8>, usize)> = None;
-        let mut buf = vec![0u8; 2048];
-        let mut drops_open = true;
-        loop {
-            if slow.is_none() && !out.is_empty() {
-                if write(io, &out, stats).await.is_err() {
-                    return End::Lost {
-                        lasted: Duration::ZERO,
-                    };
-                }
-                out.clear();
-            }
-            let next_deferred = deferred.iter().map(|(at, _)| *at).min();
-            tokio::select! {
-                changed = self.signals.stop.changed() => {
-                    if changed.is_err() || *self.signals.stop.borrow() {
-                        if slow.is_none() {
-                            encode_into(&mut out, &NodeToCore::NodeDrop);
-                            let _ = io.write_all(&out).await;
-                        }
-                        let _ = io.shutdown().await;
-                        return End::Stopped;
-                    }
-                }
-                changed = self.signals.drops.changed(), if drops_open => {
-                    if changed.is_err() {
-                        drops_open = false;
-                        continue;
-                    }
-                    let order = *self.signals.drops.borrow();
-                    if order.generation != self.last_drop {
-                        self.last_drop = order.generation;
-                        if self.spec.index.is_multiple_of(order.every.max(1)) {
-                            if order.half_drop {
-                                stats.misbehaved(Misbehaviour::HalfDrop);
-                            }
-                            return End::Dropped(order.away);
-                        }
-                    }
-                }
-                read = io.read(&mut buf) => {
-                    let n = match read {
-                        Ok(0) => return End::Lost { lasted: Duration::ZERO },
-                        Ok(n) => n,
-                        Err(_) => {
-                            Stats::inc(&stats.io_errors);
-                            return End::Lost { lasted: Duration::ZERO };
-                        }
-                    };
-                    for frame in conn.splitter.push(&buf[..n]) {
-                        if frame == Frame::Overflow {
-                            return End::Lost { lasted: Duration::ZERO };
-                        }
-                        self.on_frame(frame, &mut out, &mut deferred);
-                    }
-                }
-                _ = sleep_until(next_deferred.unwrap_or_else(tokio::time::Instant::now)),
-                    if next_deferred.is_some() => {
-                    let now = tokio::time::Instant::now();
-                    let (due, later): (Vec<_>, Vec<_>) =
-                        deferred.drain(..).partition(|(at, _)| *at <= now);
-                    deferred = later;
-                    for (_, work) in due {
-                        for message in self.model.finish(&work, &mut self.rng) {
-                            encode_into(&mut out, &message);
-                        }
-                    }
-                }
-                _ = timers.heartbeat.tick() => {
-                    if slow.is_none() {
-                        encode_into(&mut out, &self.model.heartbeat());
-                        Stats::inc(&stats.heartbeats_sent);
-                    }
-                }
-                _ = timers.events.tick() => {
-                    if slow.is_none() {
-                        self.emit_events(timers.events_period, &mut out);
-                    }
-                }
-                _ = timers.misbehave.tick(), if timers.misbehaves => {
-                    self.misbehave(&mut out, &mut slow);
-                }
-                _ = timers.slow.tick(), if slow.is_some() => {
-                    if let Some((bytes, next)) = slow.as_mut() {
-                        if io.write_all(&bytes[*next..*next + 1]).await.is_err() {
-                            Stats::inc(&stats.io_errors);
-                            return End::Lost { lasted: Duration::ZERO };
-                        }
-                        *next += 1;
-                        if *next == bytes.len() {
-                            slow = None;
-                        }
-                    }
-                }
-                _ = timers.crash.tick(), if timers.crashes => {
-                    let running = self.model.running_pots().len() as f64;
-                    let p = self.shared.config.pot_crashes_per_hour * running / 3600.0;
-                    if self.rng.chance(p)
-                        && let Some(update) = self.model.crash_a_pot(&mut self.rng)
-                    {
-                        Stats::inc(&stats.pot_crashes);
-                        encode_into(&mut out, &update);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Handles one frame from the Core.
-    fn on_frame(
-        &mut self,
-        frame: Frame,
-        out: &mut Vec<u8>,
-        deferred: &mut Vec<(tokio::time::Instant, Deferred)>,
-    ) {
-        let stats = &self.shared.stats;
-        let Frame::Data(bytes) = frame else {
-            Stats::inc(&stats.undecodable);
-            return;
-        };
-        match decode_core_frame(&bytes).map(|d| d.message) {
-            Ok(CoreToNode::NodeCommand(command)) => {
-                stats.command(Some(&command.command));
-                for reply in self.model.on_command(&command.command) {
-                    match reply {
-                        Reply::Now(message) => encode_into(out, &message),
-                        Reply::Later { after, work } => {
-                            deferred.push((tokio::time::Instant::now() + after, work));
-                        }
-                    }
-                }
-            }
-            Ok(CoreToNode::ProtocolError(e)) => {
-                log::debug!("Node {} got {}: {}.", self.spec.name, e.code, e.message);
-                stats.protocol_error(e.code.as_str());
-            }
-            Ok(CoreToNode::RegistrationAck(_)) => Stats::inc(&stats.undecodable),
-            // A command this node does not know: what a real node answers.
-            Err(_) if contains(&bytes, b"\"NodeCommand\"") => {
-                stats.command(None);
-                encode_into(out, &node::unknown_command());
-            }
-            Err(_) => Stats::inc(&stats.undecodable),
-        }
-    }
-
-    /// Sends the events owed since the last time, spread over the running pots. The credit
-    /// follows the clock (not the nominal tick), so late ticks do not lower the rate; it is
-    /// capped so that a node held back by the Core does not burst afterwards.
-    fn emit_events(&mut self, period: Duration, out: &mut Vec<u8>) {
-        let rate = self.shared.per_node_rate;
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.last_emit.unwrap_or(now));
-        self.last_emit = Some(now);
-        let cap = rate * (2.0 * period.as_secs_f64()).max(1.0) + 1.0;
-        self.credit = (self.credit + rate * elapsed.as_secs_f64()).min(cap);
-        let due = self.credit.floor();
-        if due < 1.0 {
-            return;
-        }
-        self.credit -= due;
-        let due = due as u64;
-        let running: Vec<(String, String)> = self
-            .model
-            .running_pots()
-            .into_iter()
-            .map(|(id, kind)| (id.to_owned(), kind.to_owned()))
-            .collect();
-        if running.is_empty() {
-            Stats::add(&self.shared.stats.events_skipped, due);
-            return;
-        }
-        let now = SystemTime::now();
-        for _ in 0..due {
-            let (pot_id, pot_type) = self.rng.pick(&running).clone();
-            let name = &self.spec.name;
-            let stream = self
-                .pot_events
-                .entry(pot_id.clone())
-                .or_insert_with(|| PotEvents::new(&pot_type, name));
-            let event = stream.next(&mut self.rng, self.model.node_id, &pot_id, now);
-            encode_into(out, &NodeToCore::PotEvent(event));
-        }
-        Stats::add(&self.shared.stats.events_sent, due);
-    }
-
-    /// One act of the node's misbehaviour.
-    fn misbehave(&mut self, out: &mut Vec<u8>, slow: &mut Option<(Vec<u8>, usize)>) {
-        let Some(kind) = self.spec.misbehaviour else {
-            return;
-        };
-        let stats = Arc::clone(&self.shared.stats);
-        match kind {
-            Misbehaviour::Garbage => out.extend(misbehave::garbage_line(&mut self.rng)),
-            Misbehaviour::Oversize => {
-                let pot = self
-                    .model
-                    .pots
-                    .keys()
-                    .next()
-                    .cloned()
-                    .unwrap_or_else(|| "none".into());
-                out.extend(misbehave::oversize_frame(
-                    self.model.node_id,
-                    &pot,
-                    self.shared.config.oversize_bytes,
-                ));
-            }
-            Misbehaviour::SpoofedIds => {
-                let ids = &self.shared.ids;
-                let mut other = *self.rng.pick(ids);
-                if other == self.model.node_id {
-                    other = other.wrapping_add(1) | (1 << 63);
-                }
-                out.extend(misbehave::spoofed_frame(other, &mut self.rng));
-            }
-            Misbehaviour::Slowloris => {
-                if slow.is_some() {
-                    return;
-                }
-                *slow = Some((encode(&self.model.heartbeat()), 0));
-            }
-            Misbehaviour::ReconnectStorm | Misbehaviour::HalfDrop => return,
-        }
-        stats.misbehaved(kind);
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
