@@ -317,13 +317,16 @@ impl Registry {
             self.clear_alert(&AlertKey::pot(AlertKind::PotSilent, node_id, pot_id));
         }
         let now = Instant::now();
-        let action = self.guard(node_id, pot_id).on_status(from, to, cause, now);
+        let guard = self.guard(node_id, pot_id);
+        let held = guard.held();
+        let action = guard.on_status(from, to, cause, now);
         let action = match action {
             // A desired pot found stopped is worth a look even when its policy would not
             // restart it: the reconciler starts it (within the same budget) once confirmed.
             Action::None
                 if cause == Cause::Unsolicited
                     && to == PotStatus::Stopped
+                    && !held
                     && self.desired_of(node_id).pots.contains_key(pot_id) =>
             {
                 Action::Confirm
