@@ -364,7 +364,6 @@ fn unanswered_commands_time_out_counting_from_when_they_were_sent() {
     );
     // The queued one is sent when the first times out; its own clock starts then.
     assert_eq!(received(&mut node), json!({"StopPot": "a"}));
-    let sent_at = Instant::now();
     assert_eq!(
         live_status(&core, install),
         Some(CommandStatus::Sent),
@@ -375,7 +374,6 @@ fn unanswered_commands_time_out_counting_from_when_they_were_sent() {
         row.updated_at.duration_since(row.created_at).unwrap() >= Duration::from_millis(600),
         "timed out 0.3 s after it was sent, not after it was queued"
     );
-    assert!(sent_at.elapsed() >= Duration::from_millis(250));
     wait_stored(&core, install, "timed_out");
     assert!(started.elapsed() >= Duration::from_millis(1500));
 }
