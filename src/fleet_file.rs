@@ -16,24 +16,8 @@ use honeybee_protocol::{AllowedSources, validate};
 #[cfg(test)]
 mod tests;
 
-/// The parsed fleet file: the nodes it lists by name and by id.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FleetFile {
-    pub by_name: BTreeMap<String, FileNode>,
-    pub by_id: BTreeMap<u64, FileNode>,
-}
-
-impl FleetFile {
-    /// What the file says about a node: its entry by id (its current id, then its previous
-    /// ones), else by name (a name entry applies to every node of that name), else `None` (the
-    /// node is not managed by the file).
-    pub fn for_node(&self, node_id: u64, previous_ids: &[u64], name: &str) -> Option<&FileNode> {
-        std::iter::once(&node_id)
-            .chain(previous_ids)
-            .find_map(|id| self.by_id.get(id))
-            .or_else(|| self.by_name.get(name))
-    }
-}
+/// The parsed fleet file (the registry's own type: the file is parsed here, decided on there).
+pub use honeybee_actors::policy::FleetFile;
 
 /// Why the fleet file could not be used.
 #[derive(Debug, thiserror::Error)]

@@ -31,8 +31,9 @@ use crate::net::{self, FdLimit, TlsError};
 use crate::storage::{Storage, StorageError};
 use honeybee_actors::counters::Counters;
 use honeybee_actors::feed::{Change, EVENTS_PER_CHANGE, Feed};
+use honeybee_actors::policy::FleetFile;
 use honeybee_actors::policy::RestartLimits;
-use honeybee_actors::registry::{FleetDesired, KeepSettings, SetFleetFile, overrides_from};
+use honeybee_actors::registry::{KeepSettings, SetFleetFile, overrides_from};
 
 /// File descriptors kept free for the store, logs and the API when deriving
 /// `limits.max_connections` from the open-file limit.
@@ -141,7 +142,7 @@ impl Core {
         settle_unfinished_commands(&storage)?;
         let fleet_desired = match &config.fleet.file {
             Some(path) => load_fleet_file(path, config).map_err(StartError::FleetFile)?,
-            None => FleetDesired::default(),
+            None => FleetFile::default(),
         };
         let holds = storage.store.load_holds().map_err(StorageError::from)?;
         let overrides = overrides_from(storage.store.load_overrides().map_err(StorageError::from)?);
@@ -599,13 +600,9 @@ fn settle_unfinished_commands(storage: &Storage) -> Result<(), StorageError> {
 }
 
 /// The fleet file's desired state, checked against `pots.allowed_sources`.
-fn load_fleet_file(path: &std::path::Path, config: &Config) -> Result<FleetDesired, String> {
+fn load_fleet_file(path: &std::path::Path, config: &Config) -> Result<FleetFile, String> {
     let allowed = command_settings(config).allowed_sources;
-    let file = crate::fleet_file::load(path, &allowed).map_err(|e| e.to_string())?;
-    Ok(FleetDesired {
-        by_id: file.by_id,
-        by_name: file.by_name,
-    })
+    crate::fleet_file::load(path, &allowed).map_err(|e| e.to_string())
 }
 
 /// Restart policies and limits from `pots.*` and `nodes.*`.

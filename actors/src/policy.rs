@@ -20,7 +20,7 @@ pub mod silence;
 #[cfg(test)]
 mod tests;
 
-pub use desired::{Desired, DesiredPot, FileNode, Override, effective};
+pub use desired::{Desired, DesiredPot, FileNode, FleetFile, Override, effective};
 pub use guard::{Action, Cause, PotGuard, RestartLimits};
 pub use node::{NodeAction, NodeGuard};
 pub use reconcile::{Drift, DriftKind, Observed, Step, drift, plan};

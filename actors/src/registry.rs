@@ -17,8 +17,7 @@ use honeybee_protocol::{NodeId, NodeStatus, PotStatusUpdate, RefusalCode};
 
 pub use commands::{GetCommand, SubmitCommand, SubmitError, Submitted};
 pub use keep::{
-    DesiredError, FleetDesired, KeepSettings, SetDesired, SetFleetFile, desired_json,
-    overrides_from,
+    DesiredError, KeepSettings, SetDesired, SetFleetFile, desired_json, overrides_from,
 };
 pub use messages::*;
 pub use record::{NODE_HISTORY_LIMIT, NodeRecord, PotEntry, SessionLink};
@@ -213,7 +212,7 @@ impl Registry {
             .get(&node_id)
             .and_then(|n| n.pots.get(pot_id).map(|p| p.view(node_id, pot_id)))
         {
-            let (desired, _) = self.desired_view_quiet(node_id);
+            let desired = self.desired_pots(node_id);
             self.complete_pot_view(&mut view, &desired);
             self.feed.publish(Change::Pot(view));
         }
@@ -283,7 +282,6 @@ impl Registry {
                 restarts: 0,
                 restart_pending: false,
                 gave_up: false,
-                last_event: None,
             };
             queued(
                 self.store
@@ -564,13 +562,7 @@ impl Handler<NodeReport> for Registry {
                     self.keep_on_pot_status(node_id, &pot_id, to, cause, ctx);
                 }
             }
-            Report::Active(pots) => {
-                for pot_id in pots {
-                    if let Some(pot) = node.pots.get_mut(&pot_id) {
-                        pot.last_event = Some(Instant::now());
-                    }
-                }
-            }
+            Report::Active(pots) => self.keep_on_events(node_id, &pots),
         }
     }
 }

@@ -2,9 +2,10 @@
 //! the admin token (`api.token`, or the one generated into `<storage.dir>/api-token`), a
 //! read-only token (`api.read_tokens`), or a named token from the tokens file — or, for the
 //! stream only, a single-use ticket. Read tokens get 403 on anything but `GET`. Every
-//! state-changing request is written to the audit log with the token's name and the source
-//! address, whatever its outcome. Tokens are compared in constant time and never reach a log
-//! or an error message.
+//! state-changing request made with a valid token is written to the audit log with the token's
+//! name and the source address, whatever its outcome; requests without one are only counted.
+//! Tokens are compared as SHA-256 digests in constant time and never reach a log or an error
+//! message.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -226,10 +227,7 @@ pub async fn guard(
     };
     let who = caller.as_ref().map(|c| c.principal.clone());
     let refusal = match &who {
-        None => Some(ApiError::new(
-            Code::Unauthorized,
-            "a valid bearer token is required",
-        )),
+        None => Some(unauthorized()),
         Some(p) if changes && !p.admin => Some(ApiError::new(
             Code::Forbidden,
             "this token may only read; changes need an admin token",
@@ -255,7 +253,6 @@ pub async fn guard(
         }
         None => {
             if let Some(caller) = caller {
-                request.extensions_mut().insert(caller.principal.clone());
                 request.extensions_mut().insert(caller);
             }
             next.call(request).await?.map_into_boxed_body()
@@ -307,20 +304,16 @@ impl Audit {
 }
 
 /// The caller the guard attached to a request (handlers under `/api/` always have one).
-pub fn caller(request: &HttpRequest) -> Option<Caller> {
-    request.extensions().get::<Caller>().cloned()
-}
-
-/// The principal the guard attached to a request (handlers under `/api/` always have one).
-pub fn who(request: &HttpRequest) -> Principal {
+pub fn caller(request: &HttpRequest) -> Result<Caller, ApiError> {
     request
         .extensions()
-        .get::<Principal>()
+        .get::<Caller>()
         .cloned()
-        .unwrap_or_else(|| Principal {
-            name: "anonymous".to_owned(),
-            admin: false,
-        })
+        .ok_or_else(unauthorized)
+}
+
+pub fn unauthorized() -> ApiError {
+    ApiError::new(Code::Unauthorized, "a valid bearer token is required")
 }
 
 #[cfg(test)]

@@ -19,13 +19,11 @@ use honeybee_store::COMMIT_SECONDS_BUCKETS;
 use actix_web::ResponseError;
 
 use super::auth;
-use super::error::{ApiError, Code};
 use super::server::ApiState;
 
 pub async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
     if !state.public_metrics && auth::principal(&request, &state.tokens).is_none() {
-        return ApiError::new(Code::Unauthorized, "a valid bearer token is required")
-            .error_response();
+        return auth::unauthorized().error_response();
     }
     let counts = state.registry.send(CountNodes).await.unwrap_or_default();
     let writer = state.writer.metrics();

@@ -147,6 +147,15 @@ impl CommandBook {
             .map(|f| &f.record)
     }
 
+    /// Whether a command for `pot_id` is in flight or waiting.
+    pub fn pot_busy(&self, pot_id: &str) -> bool {
+        self.in_flight_for(pot_id).is_some()
+            || self
+                .waiting
+                .get(&Slot::Pot(pot_id.to_owned()))
+                .is_some_and(|q| !q.is_empty())
+    }
+
     /// Pots with a command in flight or waiting.
     pub fn busy_pots(&self) -> std::collections::BTreeSet<String> {
         let in_flight = self.in_flight.iter().map(|f| &f.slot);

@@ -100,6 +100,26 @@ pub struct FileNode {
     pub pots: BTreeMap<String, DesiredPot>,
 }
 
+/// The fleet file's desired state: the nodes it lists by name and by id (parsed by
+/// `honeybee_core::fleet_file`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FleetFile {
+    pub by_name: BTreeMap<String, FileNode>,
+    pub by_id: BTreeMap<u64, FileNode>,
+}
+
+impl FleetFile {
+    /// What the file says about a node: its entry by id (its current id, then its previous
+    /// ones), else by name (a name entry applies to every node of that name), else `None` (the
+    /// node is not managed by the file).
+    pub fn for_node(&self, node_id: u64, previous_ids: &[u64], name: &str) -> Option<&FileNode> {
+        std::iter::once(&node_id)
+            .chain(previous_ids)
+            .find_map(|id| self.by_id.get(id))
+            .or_else(|| self.by_name.get(name))
+    }
+}
+
 /// An operator's override of one pot (`PUT` = `Some`, `DELETE` = `None`), remembering the
 /// fingerprint of the file's entry for that pot when it was set (`None`: the file had no
 /// entry).

@@ -16,8 +16,8 @@ use super::{NodeRecord, Registry, queued};
 use crate::alerts::{AlertKey, AlertKind};
 use crate::commands::{CommandRecord, CommandStatus, Place};
 use crate::policy::{
-    Action, Cause, Desired, DesiredPot, Drift, FileNode, NodeAction, NodeGuard, Observed, Override,
-    PotGuard, RestartLimits, RestartPolicy, Step, effective, plan, silent,
+    Action, Cause, Desired, DesiredPot, Drift, FileNode, FleetFile, NodeAction, NodeGuard,
+    Observed, Override, PotGuard, RestartLimits, RestartPolicy, Step, effective, plan, silent,
 };
 
 /// The Core's settings for keeping pots and nodes running (`pots.*`, `nodes.*`).
@@ -50,13 +50,6 @@ impl Default for KeepSettings {
     }
 }
 
-/// The fleet file's desired state, by node id and by node name.
-#[derive(Debug, Clone, Default)]
-pub struct FleetDesired {
-    pub by_id: BTreeMap<NodeId, FileNode>,
-    pub by_name: BTreeMap<String, FileNode>,
-}
-
 /// What the registry keeps for the domain supervision of one pot.
 #[derive(Debug, Default)]
 pub(super) struct PotKeep {
@@ -65,8 +58,10 @@ pub(super) struct PotKeep {
     /// Its last reported status (the pot actor's mirror in the record lags behind a burst of
     /// reports; decisions use this).
     reported: Option<PotStatus>,
-    /// When it last became `Running` on the current connection (for the silence watch).
+    /// When it last became `Running` on the current connection, and when its last event
+    /// arrived (for the silence watch).
     running_since: Option<Instant>,
+    last_event: Option<Instant>,
     /// A restart, reinstall or start is waiting out its backoff.
     scheduled: bool,
     /// The last `InstallPot` sent for it (to reinstall a pot that failed installing).
@@ -95,7 +90,7 @@ enum Attempt {
 #[derive(Debug, Default)]
 pub(super) struct Keep {
     pub settings: KeepSettings,
-    pub file: FleetDesired,
+    pub file: FleetFile,
     /// Operators' overrides, by node record id, then pot id.
     pub overrides: HashMap<NodeId, BTreeMap<String, Override>>,
     nodes: HashMap<NodeId, NodeKeep>,
@@ -134,7 +129,7 @@ impl Keep {
 /// Replaces the fleet file's desired state (at start and on SIGHUP).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct SetFleetFile(pub FleetDesired);
+pub struct SetFleetFile(pub FleetFile);
 
 /// An operator's override of one pot's desired state: `Some` installs and keeps it running,
 /// `None` means it is no longer desired (it is stopped).
@@ -215,7 +210,7 @@ impl Registry {
     pub fn with_desired_state(
         mut self,
         settings: KeepSettings,
-        file: FleetDesired,
+        file: FleetFile,
         overrides: HashMap<NodeId, BTreeMap<String, Override>>,
     ) -> Self {
         self.keep.settings = settings;
@@ -226,10 +221,9 @@ impl Registry {
 
     /// The fleet file's entry for a node: by any of its ids, else by its name.
     fn file_node(&self, node: &NodeRecord) -> Option<&FileNode> {
-        std::iter::once(&node.node_id)
-            .chain(&node.previous_ids)
-            .find_map(|id| self.keep.file.by_id.get(id))
-            .or_else(|| self.keep.file.by_name.get(&node.node_name))
+        self.keep
+            .file
+            .for_node(node.node_id, &node.previous_ids, &node.node_name)
     }
 
     /// A node's effective desired state (stale overrides are dropped as a side effect).
@@ -293,7 +287,7 @@ impl Registry {
                 .commands
                 .books
                 .get(&node_id)
-                .is_some_and(|b| b.busy_pots().contains(pot_id))
+                .is_some_and(|b| b.pot_busy(pot_id))
     }
 
     /// A pot reported `to`: the guard decides, the alerts follow, and — once the status is
@@ -317,7 +311,10 @@ impl Registry {
             self.clear_alert(&AlertKey::pot(AlertKind::PotSilent, node_id, pot_id));
         }
         let now = Instant::now();
-        let guard = self.guard(node_id, pot_id);
+        // The node's desired state, worked out once for this report.
+        let desired = self.desired_of(node_id);
+        let policy = self.pot_policy(&desired, pot_id);
+        let guard = self.keep.guard(node_id, pot_id, policy);
         let held = guard.held();
         let action = guard.on_status(from, to, cause, now);
         let action = match action {
@@ -327,7 +324,7 @@ impl Registry {
                 if cause == Cause::Unsolicited
                     && to == PotStatus::Stopped
                     && !held
-                    && self.desired_of(node_id).pots.contains_key(pot_id) =>
+                    && desired.pots.contains_key(pot_id) =>
             {
                 Action::Confirm
             }
@@ -734,18 +731,14 @@ impl Registry {
         (desired.pots, drift)
     }
 
-    /// [`Registry::desired_view`] without dropping stale overrides (for `&self` callers).
-    pub(super) fn desired_view_quiet(
-        &self,
-        node_id: NodeId,
-    ) -> (BTreeMap<String, DesiredPot>, Vec<Drift>) {
+    /// A node's desired pots, without dropping stale overrides (for `&self` callers).
+    pub(super) fn desired_pots(&self, node_id: NodeId) -> BTreeMap<String, DesiredPot> {
         let Some(node) = self.nodes.get(&node_id) else {
-            return (BTreeMap::new(), Vec::new());
+            return BTreeMap::new();
         };
         let empty = BTreeMap::new();
         let overrides = self.keep.overrides.get(&node_id).unwrap_or(&empty);
-        let (desired, _) = effective(self.file_node(node), overrides);
-        (desired.pots, Vec::new())
+        effective(self.file_node(node), overrides).0.pots
     }
 
     /// Adds what the domain supervision knows to a pot's view: its desired entry, the restarts
@@ -766,6 +759,20 @@ impl Registry {
         }
     }
 
+    /// Events arrived from these pots (reported at most once a second per node). Pot ids the
+    /// Core has no status of are ignored: events never create pots.
+    pub(super) fn keep_on_events(&mut self, node_id: NodeId, pots: &[String]) {
+        let Some(node) = self.keep.nodes.get_mut(&node_id) else {
+            return;
+        };
+        let now = Instant::now();
+        for pot_id in pots {
+            if let Some(pot) = node.pots.get_mut(pot_id) {
+                pot.last_event = Some(now);
+            }
+        }
+    }
+
     /// Raises or clears silent-pot alerts; runs every quarter of `pots.silence_alert_secs`.
     pub(super) fn watch_silence(&mut self, ctx: &mut Context<Self>) {
         let limit = self.keep.settings.silence;
@@ -780,13 +787,8 @@ impl Registry {
                 let Some(since) = pot.running_since else {
                     continue;
                 };
-                let last_event = self
-                    .nodes
-                    .get(node_id)
-                    .and_then(|n| n.pots.get(pot_id))
-                    .and_then(|p| p.last_event);
                 let key = AlertKey::pot(AlertKind::PotSilent, *node_id, pot_id);
-                if silent(since, last_event, now, limit) {
+                if silent(since, pot.last_event, now, limit) {
                     raise.push((key, *node_id, pot_id.clone()));
                 } else {
                     clear.push(key);

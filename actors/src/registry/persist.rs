@@ -132,7 +132,6 @@ pub fn records_from(
                     restarts: p.restarts,
                     restart_pending: false,
                     gave_up: p.gave_up,
-                    last_event: None,
                 },
             );
         }

@@ -71,8 +71,6 @@ pub struct PotEntry {
     pub restart_pending: bool,
     /// The actor kept crashing; it is not restarted until something resets the budget.
     pub gave_up: bool,
-    /// When its last event arrived (for the silent-pot alert).
-    pub last_event: Option<std::time::Instant>,
 }
 
 impl PotEntry {
