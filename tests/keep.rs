@@ -47,6 +47,16 @@ fn connect(
     node
 }
 
+/// Waits until the Core's registry holds the pots the node reported on connecting: a report
+/// and an API request travel different sockets, so a command posted at once could otherwise
+/// reach the node before the report it crosses reaches the Core.
+fn wait_listed(api: &Api, node_id: u64, pots: &[(&str, &str)]) {
+    wait_until(WAIT, "the node's pots listed", || {
+        pots.iter()
+            .all(|(id, status)| pot(api, node_id, id)["status"] == *status)
+    });
+}
+
 /// How many commands the Core has sent or queued for the node so far.
 fn command_count(api: &Api, node_id: u64) -> usize {
     api.ok(&format!("/api/v1/nodes/{node_id}/commands?limit=1000"))["commands"]
@@ -407,6 +417,7 @@ fn back_to_back_reports_are_judged_on_the_latest_status() {
     let core = start_core(&config(""));
     let api = Api::new(core.api_addr, ADMIN);
     let mut node = connect(core.node_addr, 58, "edge", &[("web-01", "Stopped")]);
+    wait_listed(&api, 58, &[("web-01", "Stopped")]);
     // An existing pot reinstalled by the operator fails installing, reported in one burst.
     let install = json!({"InstallPot": {"pot_id": "web-01", "honeypot_type": "honnypotter",
         "auto_start": true}});
@@ -460,6 +471,7 @@ fn every_operator_stop_holds_and_one_failure_is_one_restart() {
     ));
     let api = Api::new(core.api_addr, ADMIN);
     let mut node = connect(core.node_addr, 60, "edge", &[("a", "Running")]);
+    wait_listed(&api, 60, &[("a", "Running")]);
     // A broadcast stop holds too.
     let stop = api.post(
         "/api/v1/commands/broadcast",
@@ -537,6 +549,7 @@ fn a_pot_an_operator_stopped_stays_stopped_after_the_core_restarts() {
     let first = start_core(&extra);
     let api = Api::new(first.api_addr, ADMIN);
     let mut node = connect(first.node_addr, 62, "edge", &[("a", "Running")]);
+    wait_listed(&api, 62, &[("a", "Running")]);
     assert_eq!(
         api.post("/api/v1/nodes/62/commands", &json!({"StopPot": "a"}))
             .status,
