@@ -20,7 +20,7 @@ pub use keep::{
     DesiredError, KeepSettings, SetDesired, SetFleetFile, desired_json, overrides_from,
 };
 pub use messages::*;
-pub use record::{NODE_HISTORY_LIMIT, NodeRecord, PotEntry, SessionLink};
+pub use record::{NODE_HISTORY_LIMIT, NodeRecord, Nodes, PotEntry, SessionLink};
 pub use views::*;
 
 use honeybee_store::{Fleet, StoreError, WriterHandle};
@@ -76,7 +76,7 @@ pub struct Registry {
     admission: Box<dyn Admission>,
     /// Every change to the fleet model is queued here, in order (it never blocks).
     store: WriterHandle,
-    nodes: HashMap<NodeId, NodeRecord>,
+    nodes: Nodes,
     /// Every other id a node is known by → its record's id.
     aliases: HashMap<NodeId, NodeId>,
     shutting_down: bool,
@@ -363,20 +363,17 @@ impl Registry {
 }
 
 /// The record of `node_id` if `session_id` is its live session.
-fn live_node(
-    nodes: &mut HashMap<NodeId, NodeRecord>,
-    node_id: NodeId,
-    session_id: u64,
-) -> Option<&mut NodeRecord> {
+fn live_node(nodes: &mut Nodes, node_id: NodeId, session_id: u64) -> Option<&mut NodeRecord> {
     nodes
         .get_mut(&node_id)
         .filter(|n| n.session.as_ref().is_some_and(|s| s.id == session_id))
+        .map(|n| &mut **n)
 }
 
 /// A pot's entry, if `generation` is its current actor's (late messages of an old actor are
 /// ignored).
 fn current_pot<'a>(
-    nodes: &'a mut HashMap<NodeId, NodeRecord>,
+    nodes: &'a mut Nodes,
     node_id: NodeId,
     pot_id: &str,
     generation: u64,
@@ -455,7 +452,7 @@ impl Handler<Register> for Registry {
         let node = self
             .nodes
             .entry(primary)
-            .or_insert_with(|| NodeRecord::new(primary, reg, now));
+            .or_insert_with(|| Box::new(NodeRecord::new(primary, reg, now)));
         if let Some(old) = node.session.take() {
             limited_log!(
                 node.log,
@@ -775,7 +772,7 @@ impl Handler<CountNodes> for Registry {
     type Result = NodeCounts;
 
     fn handle(&mut self, _: CountNodes, _: &mut Context<Self>) -> NodeCounts {
-        let mut counts = NodeCounts::of(self.nodes.values());
+        let mut counts = NodeCounts::of(self.nodes.values().map(|n| &**n));
         counts.alerts_open = self.alerts.open_count();
         counts
     }
@@ -787,7 +784,17 @@ impl Handler<BeginShutdown> for Registry {
     fn handle(&mut self, _: BeginShutdown, ctx: &mut Context<Self>) -> usize {
         self.shutting_down = true;
         self.commands_on_shutdown(ctx);
-        self.nodes.values().filter(|n| n.session.is_some()).count()
+        // Registered sessions are closed from here (only unregistered ones watch for the
+        // shutdown themselves); no registration is accepted from now on.
+        let sessions: Vec<_> = self
+            .nodes
+            .values()
+            .filter_map(|n| n.session.as_ref().map(|s| s.addr.clone()))
+            .collect();
+        for session in &sessions {
+            session.do_send(CloseSession(EndReason::Shutdown));
+        }
+        sessions.len()
     }
 }
 

@@ -4,19 +4,18 @@
 
 mod messages;
 mod output;
+mod reader;
 mod route;
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use actix::io::{WriteHandler, Writer};
+use actix::io::WriteHandler;
 use actix::prelude::*;
 use bytes::Bytes;
 use honeybee_protocol::{
@@ -25,7 +24,6 @@ use honeybee_protocol::{
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
-use tokio_util::codec::FramedRead;
 
 pub use messages::*;
 pub use route::{Phase, Route, route};
@@ -40,7 +38,8 @@ use crate::pipeline::{Ingest, Pressure, RateGate};
 use crate::registry::{Admitted, NodeReport, Refused, Register, Registry, Report, SessionEnded};
 use crate::settings::SessionSettings;
 use crate::supervise::ExitNotice;
-use output::{BadFrameCounter, CountingWriter};
+use output::{BadFrameCounter, Output};
+use reader::FrameStream;
 
 /// The read half of a node connection (plain TCP or TLS).
 pub type NodeReader = Box<dyn AsyncRead + Unpin>;
@@ -94,10 +93,9 @@ pub struct NodeSession {
     last_seen_report: Instant,
     /// Pots that sent events since the last report (for the silent-pot watch), a few at most.
     active_pots: Vec<String>,
-    writer: Writer<CountingWriter<NodeWriter>, io::Error>,
-    /// Bytes handed to the writer, and bytes the socket took.
+    writer: Output,
+    /// Bytes handed to the writer (the writer counts those the socket took).
     queued: u64,
-    written: Rc<Cell<u64>>,
     permit: ConnectionPermit,
     last_frame: Instant,
     bad_frames: BadFrameCounter,
@@ -105,6 +103,9 @@ pub struct NodeSession {
     log_limiter: LogLimiter,
     ending: Option<EndReason>,
     exit: ExitNotice<SessionEnded>,
+    /// The registration deadline and the shutdown watch, needed only until the node is
+    /// registered: from then on the registry closes the session at shutdown.
+    until_registered: Option<[SpawnHandle; 2]>,
 }
 
 impl fmt::Debug for NodeSession {
@@ -118,7 +119,8 @@ impl fmt::Debug for NodeSession {
 
 impl NodeSession {
     /// Starts a session on the current arbiter for an accepted connection. It must register
-    /// by `registration_deadline`, and closes when `shutdown` turns true.
+    /// by `registration_deadline`; until it has, it closes when `shutdown` turns true (the
+    /// registry closes registered sessions when the Core shuts down).
     #[allow(clippy::too_many_arguments)]
     pub fn start(
         reader: NodeReader,
@@ -137,16 +139,15 @@ impl NodeSession {
         } = deps;
         NodeSession::create(move |ctx| {
             let splitter = FrameSplitter::new(settings.max_frame_bytes);
-            ctx.add_stream(FramedRead::new(reader, splitter));
+            ctx.add_stream(FrameStream::new(reader, splitter));
             let session_id = NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed);
             let fallback = SessionEnded {
                 node_id: None,
                 session_id,
                 reason: EndReason::Crashed,
             };
-            let (writer, written) = CountingWriter::new(writer);
             let wait = registration_deadline.saturating_duration_since(Instant::now());
-            ctx.run_later(wait, |act, ctx| {
+            let deadline = ctx.run_later(wait, |act, ctx| {
                 if act.phase == Phase::Unregistered {
                     log::info!("{} did not register in time; closing.", act.peer());
                     act.close(EndReason::RegistrationTimeout, ctx);
@@ -155,13 +156,14 @@ impl NodeSession {
             let shutdown = async move {
                 let _ = shutdown.wait_for(|stop| *stop).await;
             };
-            ctx.spawn(
+            let shutdown = ctx.spawn(
                 actix::fut::wrap_future::<_, NodeSession>(shutdown)
                     .map(|_, act, ctx| act.close(EndReason::Shutdown, ctx)),
             );
             NodeSession {
+                until_registered: Some([deadline, shutdown]),
                 exit: ExitNotice::new(registry.clone().recipient(), fallback),
-                writer: Writer::new(writer, ctx),
+                writer: Output::start(writer, ctx),
                 output_cap: MIN_OUTPUT_BACKLOG.max(4 * settings.max_frame_bytes as u64),
                 gate: RateGate::new(ingest.settings().node_events_per_sec, Instant::now()),
                 settings,
@@ -177,7 +179,6 @@ impl NodeSession {
                 last_seen_report: Instant::now(),
                 active_pots: Vec::new(),
                 queued: 0,
-                written,
                 permit,
                 last_frame: Instant::now(),
                 bad_frames: BadFrameCounter::default(),
@@ -209,7 +210,7 @@ impl NodeSession {
         self.counters.frame_out();
         self.queued += frame.len() as u64;
         self.writer.write(&frame);
-        let unread = self.queued.saturating_sub(self.written.get());
+        let unread = self.queued.saturating_sub(self.writer.written());
         if unread > self.output_cap {
             log::warn!(
                 "{} left {unread} bytes unread; dropping the connection.",
@@ -318,6 +319,9 @@ impl NodeSession {
             session_id: self.session_id,
         };
         self.permit.registered();
+        for handle in self.until_registered.take().into_iter().flatten() {
+            ctx.cancel_future(handle);
+        }
         self.pot_types = admitted.pot_types.into_iter().collect();
         self.write(&ack, ctx);
         self.last_frame = Instant::now();

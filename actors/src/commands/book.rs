@@ -208,7 +208,12 @@ impl CommandBook {
             deadline: None,
         };
         let mut changes = Vec::new();
-        let queue = self.waiting.entry(slot.clone()).or_default();
+        // Most nodes have one command at a time: room for one, not the default four (a fleet
+        // registering at once holds a book per node).
+        let queue = self
+            .waiting
+            .entry(slot.clone())
+            .or_insert_with(|| VecDeque::with_capacity(1));
         match place {
             Place::Back => queue.push_back(record),
             Place::Front => queue.push_front(record),
@@ -471,6 +476,7 @@ impl CommandBook {
             _ => Progress::Waiting,
         };
         changes.push(record.clone());
+        self.in_flight.reserve_exact(1);
         self.in_flight.push(InFlight {
             slot: slot.clone(),
             record,

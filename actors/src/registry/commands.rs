@@ -162,7 +162,7 @@ impl Registry {
                     if let Some(at) = deadline {
                         self.commands.deadlines.insert((at, record.id, node_id));
                     }
-                    deliver(self.nodes.get(&node_id), &record.command);
+                    deliver(self.nodes.get(&node_id).map(|n| &**n), &record.command);
                 }
                 (status, deadline) => {
                     self.commands.live.remove(&record.id);

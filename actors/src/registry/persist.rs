@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use honeybee_protocol::NodeId;
 use honeybee_store::{Fleet, NodeRow, PotRow, StoreError, TransitionRow, WriterHandle};
 
-use super::record::{NodeRecord, PotEntry};
+use super::record::{NodeRecord, Nodes, PotEntry};
 use super::views::{NodeEventRecord, StatusChange};
 use crate::pot::lifecycle::{Lifecycle, Transition};
 use crate::settings::SupervisionSettings;
@@ -80,10 +80,7 @@ pub fn budget(supervision: &SupervisionSettings) -> RestartBudget {
 
 /// The fleet model of a restarted Core: every stored node, disconnected, with its pots and
 /// recent histories.
-pub fn records_from(
-    fleet: Fleet,
-    supervision: &SupervisionSettings,
-) -> HashMap<NodeId, NodeRecord> {
+pub fn records_from(fleet: Fleet, supervision: &SupervisionSettings) -> Nodes {
     let mut nodes = HashMap::with_capacity(fleet.nodes.len());
     for stored in fleet.nodes {
         let row = stored.node;
@@ -135,7 +132,7 @@ pub fn records_from(
                 },
             );
         }
-        nodes.insert(row.node_id, record);
+        nodes.insert(row.node_id, Box::new(record));
     }
     nodes
 }

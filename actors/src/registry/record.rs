@@ -32,6 +32,10 @@ pub struct SessionLink {
     pub node_id: NodeId,
 }
 
+/// The fleet's nodes by id. Boxed: the table keeps empty slots to grow into, and a slot
+/// should cost a pointer, not a whole record (tens of thousands of nodes).
+pub type Nodes = std::collections::HashMap<NodeId, Box<NodeRecord>>;
+
 #[derive(Debug)]
 pub struct NodeRecord {
     pub node_id: NodeId,

@@ -7,11 +7,16 @@ use std::time::Instant;
 use crate::event::NewEvent;
 use crate::fleet::FleetOp;
 
+/// Queue capacity kept however idle the writer is.
+const KEEP_OPS: usize = 1024;
+
 /// One unit of queued work.
 #[derive(Debug)]
 pub(crate) enum Op {
     Events(Vec<NewEvent>),
-    Fleet(FleetOp),
+    /// Boxed: a burst of registrations queues thousands of these, and the queue's slots
+    /// should be small.
+    Fleet(Box<FleetOp>),
 }
 
 impl Op {
@@ -69,7 +74,16 @@ impl Queue {
             }
         }
         self.events -= batch.events;
+        self.give_back_spare();
         batch
+    }
+
+    /// A burst (a fleet registering at once) grows the queue; once it has drained, the
+    /// capacity left behind goes back to the allocator instead of staying for the process's life.
+    fn give_back_spare(&mut self) {
+        if self.ops.capacity() > KEEP_OPS && self.ops.len() * 4 < self.ops.capacity() {
+            self.ops.shrink_to((self.ops.len() * 2).max(KEEP_OPS));
+        }
     }
 
     /// Puts a batch that failed to commit back at the front, in its order.
@@ -129,10 +143,10 @@ mod tests {
     }
 
     fn link() -> Op {
-        Op::Fleet(FleetOp::LinkNodeId {
+        Op::Fleet(Box::new(FleetOp::LinkNodeId {
             node_id: 1,
             alias_id: 2,
-        })
+        }))
     }
 
     #[test]
@@ -156,5 +170,19 @@ mod tests {
         let b = q.take_batch(5);
         assert_eq!((b.events, sizes(&b)), (2, vec![2, 0]));
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn a_drained_burst_gives_its_capacity_back() {
+        let now = Instant::now();
+        let mut q = Queue::default();
+        for _ in 0..50_000 {
+            q.push(link(), now);
+        }
+        assert!(q.ops.capacity() >= 50_000);
+        while !q.is_empty() {
+            q.take_batch(1_000);
+        }
+        assert!(q.ops.capacity() <= 2 * KEEP_OPS, "{}", q.ops.capacity());
     }
 }

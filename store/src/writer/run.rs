@@ -94,7 +94,9 @@ impl Writer {
             };
             match msg {
                 Ok(Msg::Events(events)) => self.queue.push(Op::Events(events), Instant::now()),
-                Ok(Msg::Fleet(change)) => self.queue.push(Op::Fleet(change), Instant::now()),
+                Ok(Msg::Fleet(change)) => {
+                    self.queue.push(Op::Fleet(Box::new(change)), Instant::now())
+                }
                 Ok(Msg::Flush(reply)) => {
                     let _ = reply.send(self.commit_all());
                 }
@@ -265,7 +267,7 @@ impl Writer {
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
                 Msg::Events(events) => self.queue.push(Op::Events(events), Instant::now()),
-                Msg::Fleet(change) => self.queue.push(Op::Fleet(change), Instant::now()),
+                Msg::Fleet(change) => self.queue.push(Op::Fleet(Box::new(change)), Instant::now()),
                 Msg::Flush(reply) => {
                     let _ = reply.send(self.commit_all());
                 }
