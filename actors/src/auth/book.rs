@@ -72,7 +72,8 @@ const SYNTHETIC_FLOOR: IdentityKey = u64::MAX - (1 << 32);
 #[derive(Debug)]
 pub struct IdentityBook {
     settings: AuthSettings,
-    identities: HashMap<IdentityKey, Identity>,
+    /// Boxed: the table's spare slots cost a pointer each, not an identity.
+    identities: HashMap<IdentityKey, Box<Identity>>,
     by_node_id: HashMap<NodeId, IdentityKey>,
     by_name: HashMap<String, Vec<IdentityKey>>,
     lockouts: Lockouts,
@@ -115,7 +116,7 @@ impl IdentityBook {
         if identity.key >= SYNTHETIC_FLOOR {
             self.next_synthetic = self.next_synthetic.min(identity.key.saturating_sub(1));
         }
-        self.identities.insert(identity.key, identity);
+        self.identities.insert(identity.key, Box::new(identity));
     }
 
     /// After a restart the replay guard may have lost the last accepted steps (they are
@@ -131,11 +132,11 @@ impl IdentityBook {
 
     /// Every identity.
     pub fn all(&self) -> impl Iterator<Item = &Identity> {
-        self.identities.values()
+        self.identities.values().map(|i| &**i)
     }
 
     pub fn get(&self, key: IdentityKey) -> Option<&Identity> {
-        self.identities.get(&key)
+        self.identities.get(&key).map(|i| &**i)
     }
 
     /// The identity a node id belongs to.
@@ -143,6 +144,7 @@ impl IdentityBook {
         self.by_node_id
             .get(&node_id)
             .and_then(|k| self.identities.get(k))
+            .map(|i| &**i)
     }
 
     /// Decides on a registration from `source`; `unix_secs` is the TOTP clock, `now` the
@@ -246,7 +248,7 @@ impl IdentityBook {
             let mut identity = identity.clone();
             identity.key_delivered = true;
             let totp_key = identity.secret.clone();
-            let change = Change::Upsert(identity.clone());
+            let change = Change::Upsert(Identity::clone(&identity));
             self.identities.insert(key, identity);
             return (
                 Decision::Accept {
@@ -326,7 +328,7 @@ impl IdentityBook {
     }
 
     fn verify(&self, key: IdentityKey, code: &SecretString, unix_secs: u64) -> CodeCheck {
-        match self.identities.get(&key) {
+        match self.identities.get(&key).map(|i| &**i) {
             Some(Identity {
                 secret: Some(secret),
                 last_step,
@@ -353,7 +355,7 @@ impl IdentityBook {
             }
             self.by_node_id.insert(node_id, key);
         }
-        let change = Change::Upsert(identity.clone());
+        let change = Change::Upsert(Identity::clone(identity));
         (accept(key).0, vec![change])
     }
 
@@ -410,7 +412,7 @@ impl IdentityBook {
             key_delivered: state == IdentityState::Active,
             name_shared: name_taken,
         };
-        let mut changes = vec![Change::Upsert(identity.clone())];
+        let mut changes = vec![Change::Upsert(Identity::clone(&identity))];
         if name_taken {
             changes.extend(self.mark_name_shared(&reg.node_name));
         }
@@ -445,7 +447,7 @@ impl IdentityBook {
                 && !identity.name_shared
             {
                 identity.name_shared = true;
-                changes.push(Change::Upsert(identity.clone()));
+                changes.push(Change::Upsert(Identity::clone(identity)));
             }
         }
         changes
@@ -486,7 +488,7 @@ impl IdentityBook {
             .get(name)
             .into_iter()
             .flatten()
-            .filter_map(|key| self.identities.get(key))
+            .filter_map(|key| self.identities.get(key).map(|i| &**i))
     }
 
     /// Enrolls an identity by node id or name (an operator's act): a fresh secret, handed out
@@ -528,7 +530,7 @@ impl IdentityBook {
             changes.extend(self.lift_name_tombstones(name, key));
         }
         self.index(identity.clone());
-        changes.push(Change::Upsert(identity.clone()));
+        changes.push(Change::Upsert(Identity::clone(&identity)));
         (identity, changes)
     }
 
@@ -542,7 +544,7 @@ impl IdentityBook {
                 && identity.state == IdentityState::Revoked
             {
                 identity.name = None;
-                changes.push(Change::Upsert(identity.clone()));
+                changes.push(Change::Upsert(Identity::clone(identity)));
                 if let Some(list) = self.by_name.get_mut(name) {
                     list.retain(|k| *k != key);
                 }
@@ -569,7 +571,7 @@ impl IdentityBook {
         }
         identity.state = IdentityState::Active;
         identity.key_delivered = false;
-        Some(Change::Upsert(identity.clone()))
+        Some(Change::Upsert(Identity::clone(identity)))
     }
 
     /// Revokes an identity: its secret is forgotten and a tombstone stays.
@@ -578,7 +580,7 @@ impl IdentityBook {
         identity.state = IdentityState::Revoked;
         identity.secret = None;
         identity.key_delivered = false;
-        Some(Change::Upsert(identity.clone()))
+        Some(Change::Upsert(Identity::clone(identity)))
     }
 }
 

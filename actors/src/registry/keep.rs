@@ -93,7 +93,8 @@ pub(super) struct Keep {
     pub file: FleetFile,
     /// Operators' overrides, by node record id, then pot id.
     pub overrides: HashMap<NodeId, BTreeMap<String, Override>>,
-    nodes: HashMap<NodeId, NodeKeep>,
+    /// Boxed, like the registry's records: the table's spare slots cost a pointer each.
+    nodes: HashMap<NodeId, Box<NodeKeep>>,
     /// Commands the pot guards ordered, to count a failed attempt.
     ordered: HashMap<u64, (NodeId, String)>,
     /// `Restart`s the node policy ordered.
