@@ -119,6 +119,30 @@ fn serve_logs_its_port_serves_nodes_and_stops_on_sigterm() {
 }
 
 #[test]
+fn raises_its_open_file_limit_and_warns_when_it_is_below_max_connections() {
+    // A soft limit of 256 under the machine's hard limit: the Core raises it to the hard limit
+    // itself, and says that 1,000,000 connections do not fit.
+    let hard = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "ulimit -H -n"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let hard = hard.trim();
+    let mut served = Served::start(
+        "[limits]\nmax_connections = 1000000\n",
+        "ulimit -S -n 256 &&",
+    );
+    let raised = format!("Open-file limit {hard} (hard {hard})");
+    assert!(served.logged(&raised), "{raised}");
+    assert!(served.logged("limits.max_connections = 1000000 is above what the open-file limit"));
+    served.signal("TERM");
+    let _ = served.wait_exit();
+}
+
+#[test]
 fn accept_backs_off_when_out_of_file_descriptors() {
     // 64 descriptors in all: the Core runs out long before 100 connections.
     let mut served = Served::start("[limits]\nmax_connections = 1000\n", "ulimit -n 64 &&");

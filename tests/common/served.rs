@@ -28,6 +28,8 @@ pub struct Served {
     lines: mpsc::Receiver<String>,
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
+    /// The log lines read so far.
+    read: Vec<String>,
 }
 
 impl Served {
@@ -70,6 +72,7 @@ impl Served {
             lines,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             dir,
+            read: Vec::new(),
         };
         let listening = served.wait_for("Listening for nodes on ");
         served.addr = listening
@@ -89,10 +92,17 @@ impl Served {
                 .lines
                 .recv_timeout(Duration::from_secs(10))
                 .unwrap_or_else(|_| panic!("no log line containing {needle:?}"));
+            self.read.push(line.clone());
             if line.contains(needle) {
                 return line;
             }
         }
+    }
+
+    /// Whether a log line read so far (by [`Served::wait_for`], start-up included) contains
+    /// `needle`.
+    pub fn logged(&self, needle: &str) -> bool {
+        self.read.iter().any(|line| line.contains(needle))
     }
 
     /// CPU time (user + system) the process used so far, in clock ticks.
