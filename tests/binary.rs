@@ -131,7 +131,7 @@ fn raises_its_open_file_limit_and_warns_when_it_is_below_max_connections() {
     )
     .unwrap();
     let hard = hard.trim();
-    let mut served = Served::start(
+    let served = Served::start(
         "[limits]\nmax_connections = 1000000\n",
         "ulimit -S -n 256 &&",
     );
