@@ -1,0 +1,137 @@
+//! The fleet benchmark: the release `honeybee-core` binary, run as a child process on
+//! 127.0.0.1, measured under node fleets that this process simulates or drives itself. One
+//! markdown table per section, then a summary of every target with PASS or FAIL.
+//!
+//! - **held** — memory and CPU per idle node (1,000 … 19,000 nodes, heartbeat 5 s), projected
+//!   to 100,000; next to the kernel's cost of an idle loopback TCP connection.
+//! - **ingest** — events/s from 1,000 node sockets until stored; next to raw SQLite inserts
+//!   into the same schema and plain `serde_json` parsing of the same frames.
+//! - **rtt** — API command → node latency with 10,000 nodes connected.
+//! - **register** — TOTP registrations/s on a cold Core; next to the same with TOTP off.
+//! - **soak** — 10,000 nodes sending 5,000 events/s for a long while: memory growth, loss.
+//!
+//! How it measures: the Core's resident memory (`VmRSS`) and CPU time (utime + stime) from
+//! `/proc/<pid>`, its counters from `GET /metrics`, the simulator's from its report; the
+//! simulated fleets run on this process's threads, on the same cores as the Core.
+//!
+//! `cargo bench --bench fleet`. Environment: `HONEYBEE_BENCH_SECTIONS` (comma list of
+//! `held,ingest,rtt,register,soak`; default all), `HONEYBEE_BENCH_HELD` (fleet sizes, default
+//! `1000,5000,10000,19000`), `HONEYBEE_BENCH_SOAK_SECS` (default 600). Arguments (cargo
+//! passes `--bench`) are ignored.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "fleet/core_process.rs"]
+mod core_process;
+#[path = "fleet/held.rs"]
+mod held;
+#[path = "fleet/http.rs"]
+mod http;
+#[path = "fleet/ingest.rs"]
+mod ingest;
+#[path = "fleet/machine.rs"]
+mod machine;
+#[path = "fleet/register.rs"]
+mod register;
+#[path = "fleet/report.rs"]
+mod report;
+#[path = "fleet/rtt.rs"]
+mod rtt;
+#[path = "fleet/sim.rs"]
+mod sim;
+#[path = "fleet/soak.rs"]
+mod soak;
+#[path = "fleet/wire.rs"]
+mod wire;
+
+use std::time::{Duration, Instant};
+
+const SECTIONS: [&str; 5] = ["held", "ingest", "rtt", "register", "soak"];
+
+/// What to run, from the environment.
+#[derive(Debug)]
+struct Plan {
+    sections: Vec<String>,
+    held: Vec<usize>,
+    soak: Duration,
+}
+
+impl Plan {
+    fn from_env() -> Plan {
+        let sections: Vec<String> = match std::env::var("HONEYBEE_BENCH_SECTIONS") {
+            Ok(list) => list
+                .split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            Err(_) => SECTIONS.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        for s in &sections {
+            assert!(
+                SECTIONS.contains(&s.as_str()),
+                "HONEYBEE_BENCH_SECTIONS: unknown section {s:?} (known: {})",
+                SECTIONS.join(",")
+            );
+        }
+        let mut held: Vec<usize> = std::env::var("HONEYBEE_BENCH_HELD")
+            .unwrap_or_else(|_| "1000,5000,10000,19000".into())
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("HONEYBEE_BENCH_HELD: {n:?} is not a node count"))
+            })
+            .collect();
+        held.sort_unstable();
+        let soak_secs: u64 = std::env::var("HONEYBEE_BENCH_SOAK_SECS")
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("HONEYBEE_BENCH_SOAK_SECS: {s:?} is not seconds"))
+            })
+            .unwrap_or(600);
+        Plan {
+            sections,
+            held,
+            soak: Duration::from_secs(soak_secs.max(1)),
+        }
+    }
+
+    fn runs(&self, section: &str) -> bool {
+        self.sections.iter().any(|s| s == section)
+    }
+}
+
+fn main() {
+    let plan = Plan::from_env();
+    machine::Machine::read().print();
+    // The simulated fleets hold up to ~19,000 sockets in this process.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    println!(
+        "- sections: {}; held sizes {:?}; soak {} s",
+        plan.sections.join(","),
+        plan.held,
+        plan.soak.as_secs()
+    );
+    let started = Instant::now();
+    let mut targets = Vec::new();
+    for section in SECTIONS.iter().filter(|s| plan.runs(s)) {
+        let section_started = Instant::now();
+        targets.extend(match *section {
+            "held" => held::run(&plan.held),
+            "ingest" => ingest::run(),
+            "rtt" => rtt::run(),
+            "register" => register::run(),
+            _ => soak::run(plan.soak),
+        });
+        println!(
+            "\n({section} took {:.0} s)",
+            section_started.elapsed().as_secs_f64()
+        );
+    }
+    report::print_summary(&targets);
+    println!(
+        "\nTotal {:.0} s. Shared 2-core VM: absolute figures move by ±25% between runs.",
+        started.elapsed().as_secs_f64()
+    );
+}
