@@ -44,7 +44,8 @@ pub struct Output {
 
 impl Output {
     /// Starts the task writing to `io` in the actor's context. It reports to the actor's
-    /// [`WriteHandler`]: `error` on a failed write, `finished` once closed and flushed.
+    /// [`WriteHandler`]: `error` on a failed write (the task ends; `finished` follows when
+    /// `error` says stop), `finished` once closed and flushed.
     pub fn start<A, W>(io: W, ctx: &mut Context<A>) -> Output
     where
         A: Actor<Context = Context<A>> + WriteHandler<io::Error>,
@@ -146,20 +147,19 @@ where
         ctx: &mut Context<A>,
         task: &mut TaskContext<'_>,
     ) -> Poll<()> {
-        let this = self.get_mut();
-        loop {
-            match this.drain(task) {
-                Poll::Pending | Poll::Ready(Ok(Drained::Idle)) => return Poll::Pending,
-                Poll::Ready(Ok(Drained::Closed)) => {
+        match self.get_mut().drain(task) {
+            Poll::Pending | Poll::Ready(Ok(Drained::Idle)) => Poll::Pending,
+            Poll::Ready(Ok(Drained::Closed)) => {
+                act.finished(ctx);
+                Poll::Ready(())
+            }
+            // A socket that failed a write is done for: the task ends either way, and the
+            // actor decides whether it goes on without its output.
+            Poll::Ready(Err(e)) => {
+                if act.error(e, ctx) == Running::Stop {
                     act.finished(ctx);
-                    return Poll::Ready(());
                 }
-                Poll::Ready(Err(e)) => {
-                    if act.error(e, ctx) == Running::Stop {
-                        act.finished(ctx);
-                        return Poll::Ready(());
-                    }
-                }
+                Poll::Ready(())
             }
         }
     }
