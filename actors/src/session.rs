@@ -94,8 +94,6 @@ pub struct NodeSession {
     /// Pots that sent events since the last report (for the silent-pot watch), a few at most.
     active_pots: Vec<String>,
     writer: Output,
-    /// Bytes handed to the writer (the writer counts those the socket took).
-    queued: u64,
     permit: ConnectionPermit,
     last_frame: Instant,
     bad_frames: BadFrameCounter,
@@ -178,7 +176,6 @@ impl NodeSession {
                 pot_types: HashMap::new(),
                 last_seen_report: Instant::now(),
                 active_pots: Vec::new(),
-                queued: 0,
                 permit,
                 last_frame: Instant::now(),
                 bad_frames: BadFrameCounter::default(),
@@ -208,9 +205,8 @@ impl NodeSession {
     fn write(&mut self, message: &CoreToNode, ctx: &mut Context<Self>) {
         let frame = encode(message);
         self.counters.frame_out();
-        self.queued += frame.len() as u64;
         self.writer.write(&frame);
-        let unread = self.queued.saturating_sub(self.writer.written());
+        let unread = self.writer.unread();
         if unread > self.output_cap {
             log::warn!(
                 "{} left {unread} bytes unread; dropping the connection.",

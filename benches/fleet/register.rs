@@ -321,14 +321,7 @@ fn register_share(core: SocketAddr, share: &[Applicant]) -> Share {
 
 /// Connects and writes the registration; the socket and when the registration was written.
 fn open(core: SocketAddr, applicant: &Applicant) -> (TcpStream, Instant) {
-    let mut stream = TcpStream::connect(core)
-        .unwrap_or_else(|e| panic!("register: cannot connect to the Core at {core}: {e}"));
-    stream
-        .set_nodelay(true)
-        .expect("cannot set TCP_NODELAY on a node connection");
-    stream
-        .set_read_timeout(Some(wire::ACK_TIMEOUT))
-        .expect("cannot set a read timeout on a node connection");
+    let mut stream = wire::connect(core, "register");
     let frame = wire::registration(
         applicant.node_id,
         &applicant.name,

@@ -84,16 +84,22 @@ pub fn accepted(ack: &str) -> bool {
     ack.contains(r#""accepted":true"#)
 }
 
-/// Connects and registers node `node_id` (no TOTP code); the connection, once accepted.
-pub fn register(core: SocketAddr, node_id: u64, name: &str) -> BufReader<TcpStream> {
-    let mut stream = TcpStream::connect(core)
-        .unwrap_or_else(|e| panic!("node {name} cannot connect to the Core at {core}: {e}"));
+/// A node connection to the Core: no Nagle delay, reads bounded by [`ACK_TIMEOUT`].
+pub fn connect(core: SocketAddr, who: &str) -> TcpStream {
+    let stream = TcpStream::connect(core)
+        .unwrap_or_else(|e| panic!("{who} cannot connect to the Core at {core}: {e}"));
     stream
         .set_nodelay(true)
         .expect("cannot set TCP_NODELAY on a node connection");
     stream
         .set_read_timeout(Some(ACK_TIMEOUT))
         .expect("cannot set a read timeout on a node connection");
+    stream
+}
+
+/// Connects and registers node `node_id` (no TOTP code); the connection, once accepted.
+pub fn register(core: SocketAddr, node_id: u64, name: &str) -> BufReader<TcpStream> {
+    let mut stream = connect(core, &format!("node {name}"));
     stream
         .write_all(registration(node_id, name, None).as_bytes())
         .unwrap_or_else(|e| panic!("node {name} cannot send its registration: {e}"));

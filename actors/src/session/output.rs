@@ -22,7 +22,8 @@ use tokio::io::AsyncWrite;
 #[derive(Default)]
 struct Outbox {
     buf: BytesMut,
-    /// Bytes the socket has taken so far.
+    /// Bytes queued so far, and bytes the socket has taken.
+    queued: u64,
     written: u64,
     closing: bool,
     /// The writing task, when it waits for something to write.
@@ -63,6 +64,7 @@ impl Output {
     pub fn write(&self, frame: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.buf.extend_from_slice(frame);
+        outbox.queued += frame.len() as u64;
         outbox.wake();
     }
 
@@ -73,9 +75,10 @@ impl Output {
         outbox.wake();
     }
 
-    /// Bytes the socket has taken so far.
-    pub fn written(&self) -> u64 {
-        self.outbox.borrow().written
+    /// Bytes queued that the socket has not taken yet (the node has left them unread).
+    pub fn unread(&self) -> u64 {
+        let outbox = self.outbox.borrow();
+        outbox.queued - outbox.written
     }
 }
 
@@ -247,7 +250,8 @@ mod tests {
         {
             let output = outbox.borrow();
             let output = output.as_ref().unwrap();
-            assert_eq!(output.written(), expected.len() as u64);
+            assert_eq!(output.outbox.borrow().written, expected.len() as u64);
+            assert_eq!(output.unread(), 0);
             assert_eq!(
                 output.outbox.borrow().buf.capacity(),
                 0,
