@@ -8,6 +8,8 @@
 //!   into the same schema and plain `serde_json` parsing of the same frames.
 //! - **rtt** — API command → node latency with 10,000 nodes connected.
 //! - **register** — TOTP registrations/s on a cold Core; next to the same with TOTP off.
+//! - **restart** — 10,000 held nodes back after a clean and a `kill -9` restart of the Core:
+//!   seconds from its node port opening, admissions/s, refusals and lockouts.
 //! - **soak** — 10,000 nodes sending 5,000 events/s for a long while: memory growth, loss.
 //!
 //! How it measures: the Core's resident memory (`VmRSS`) and CPU time (utime + stime) from
@@ -15,7 +17,7 @@
 //! simulated fleets run on this process's threads, on the same cores as the Core.
 //!
 //! `cargo bench --bench fleet`. Environment: `HONEYBEE_BENCH_SECTIONS` (comma list of
-//! `held,ingest,rtt,register,soak`; default all), `HONEYBEE_BENCH_HELD` (fleet sizes, default
+//! `held,ingest,rtt,register,restart,soak`; default all), `HONEYBEE_BENCH_HELD` (fleet sizes, default
 //! `1000,5000,10000,19000`), `HONEYBEE_BENCH_SOAK_SECS` (default 600). Arguments (cargo
 //! passes `--bench`) are ignored.
 
@@ -35,6 +37,8 @@ mod machine;
 mod register;
 #[path = "fleet/report.rs"]
 mod report;
+#[path = "fleet/restart.rs"]
+mod restart;
 #[path = "fleet/rtt.rs"]
 mod rtt;
 #[path = "fleet/sim.rs"]
@@ -46,7 +50,7 @@ mod wire;
 
 use std::time::{Duration, Instant};
 
-const SECTIONS: [&str; 5] = ["held", "ingest", "rtt", "register", "soak"];
+const SECTIONS: [&str; 6] = ["held", "ingest", "rtt", "register", "restart", "soak"];
 
 /// What to run, from the environment.
 #[derive(Debug)]
@@ -122,6 +126,7 @@ fn main() {
             "ingest" => ingest::run(),
             "rtt" => rtt::run(),
             "register" => register::run(),
+            "restart" => restart::run(),
             _ => soak::run(plan.soak),
         });
         println!(

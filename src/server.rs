@@ -129,12 +129,8 @@ impl Core {
             .store
             .load_identities()
             .map_err(StorageError::from)?;
-        let mut book = IdentityBook::new(auth_settings(config), identities);
-        book.guard_after_restart(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        );
+        // Every accepted step was durable before its ack: the stored guard is exact.
+        let book = IdentityBook::new(auth_settings(config), identities);
         let last_command_id = storage
             .store
             .last_command_id()

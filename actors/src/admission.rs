@@ -24,6 +24,10 @@ pub enum Verdict {
         /// The node this registration is, when it is a known node back under a new id (its
         /// identity's first id); `None`: the registration's own id.
         identity: Option<NodeId>,
+        /// The decision changed a stored identity (an accepted TOTP step, a key handed out, a
+        /// new id linked): the ack waits until that change is durable, so a crash can never
+        /// forget a step a node was told was accepted.
+        durable_first: bool,
     },
     Refuse {
         code: RefusalCode,

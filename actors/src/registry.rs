@@ -2,6 +2,7 @@
 //! [`Admission`] decision point), routes commands and reports, answers fleet queries, and
 //! supervises the pot actors. Nothing else holds fleet state; everything reaches it by message.
 
+mod churn;
 mod commands;
 mod keep;
 mod messages;
@@ -27,6 +28,7 @@ use honeybee_store::{Fleet, StoreError, WriterHandle};
 
 use std::sync::Arc;
 
+use self::churn::{Churn, ChurnLog};
 use crate::admission::{Admission, Applicant, IdentityOpError, Verdict};
 use crate::alerts::{AlertBook, AlertKey, AlertKind};
 use crate::counters::Counters;
@@ -41,6 +43,10 @@ use crate::text::{clip, clip_message};
 
 /// Messages sent with `send()` (registrations, queries) queued before senders wait.
 const MAILBOX_CAPACITY: usize = 1 << 16;
+
+/// How long a registration's ack may wait for the store to make its decision durable. A real
+/// node waits 10 s for its ack; past this the session closes without one and the node retries.
+const DURABLE_ACK_BOUND: Duration = Duration::from_secs(5);
 
 /// Longest pot type kept, in bytes.
 const MAX_POT_TYPE_BYTES: usize = 64;
@@ -82,6 +88,8 @@ pub struct Registry {
     shutting_down: bool,
     /// Refusals are logged through this (they cost the sender nothing; keep the log small).
     refusal_log: LogLimiter,
+    /// Registrations and disconnections: a line each while few, summaries in a storm.
+    churn: ChurnLog,
     /// Live changes for the stream.
     feed: Feed,
     counters: Arc<Counters>,
@@ -128,6 +136,7 @@ impl Registry {
             aliases,
             shutting_down: false,
             refusal_log: LogLimiter::new(20, Duration::from_secs(60)),
+            churn: ChurnLog::new(20, Duration::from_secs(10)),
             feed: Feed::default(),
             counters: Arc::default(),
             alerts: AlertBook::default(),
@@ -421,17 +430,44 @@ impl Actor for Registry {
             ctx.run_later(Duration::from_millis(100), Self::watch_silence);
         }
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.log_churn_summary();
+    }
 }
 
 impl Handler<Register> for Registry {
-    type Result = Result<Admitted, Refused>;
+    type Result = ResponseActFuture<Self, Result<Admitted, Refused>>;
 
+    /// Decides at once; answers once the decision is durable when it changed an identity (an
+    /// accepted TOTP step is never acknowledged before it is on disk). Other registrations go
+    /// on meanwhile, and those waiting together share one commit.
     fn handle(&mut self, msg: Register, ctx: &mut Context<Self>) -> Self::Result {
+        match self.admit(&msg, ctx) {
+            Ok((admitted, true)) => self.answer_when_durable(msg.registration.node_id, admitted),
+            answer => Box::pin(actix::fut::ready(answer.map(|(admitted, _)| admitted))),
+        }
+    }
+}
+
+impl Registry {
+    /// Carries out a registration: the verdict, then the node's record, its session link, the
+    /// store, the stream and what waits for it. Answers what to acknowledge and whether the
+    /// ack must wait for the store.
+    fn admit(
+        &mut self,
+        msg: &Register,
+        ctx: &mut Context<Self>,
+    ) -> Result<(Admitted, bool), Refused> {
         if self.shutting_down || !msg.session.connected() {
             return Err(Refused::Unavailable);
         }
-        let (totp_key, identity) = match self.verdict(&msg) {
-            Verdict::Accept { totp_key, identity } => (totp_key, identity),
+        let (totp_key, identity, durable_first) = match self.verdict(msg) {
+            Verdict::Accept {
+                totp_key,
+                identity,
+                durable_first,
+            } => (totp_key, identity, durable_first),
             // The decision point logs what is worth logging (a refused retry costs nothing).
             Verdict::Refuse { code, reason } => {
                 self.counters.auth_failure(code);
@@ -448,12 +484,11 @@ impl Handler<Register> for Registry {
         if linked && let Some(node) = self.nodes.get_mut(&primary) {
             node.previous_ids.push(reg.node_id);
         }
-        let mut clone_alert = None;
         let node = self
             .nodes
             .entry(primary)
             .or_insert_with(|| Box::new(NodeRecord::new(primary, reg, now)));
-        if let Some(old) = node.session.take() {
+        let clone_alert = node.session.take().and_then(|old| {
             limited_log!(
                 node.log,
                 info,
@@ -462,19 +497,8 @@ impl Handler<Register> for Registry {
                 msg.remote_addr
             );
             old.addr.do_send(CloseSession(EndReason::Replaced));
-            let elsewhere = node
-                .remote_addr
-                .is_some_and(|a| a.ip() != msg.remote_addr.ip());
-            if elsewhere && node.replaced_from_elsewhere(Instant::now()) && !node.clone_alert {
-                node.clone_alert = true;
-                clone_alert = Some(format!(
-                    "node {primary} ({}) keeps replacing its own sessions from different \
-                     addresses (now {}); two hosts may share its key",
-                    honeybee_protocol::error::sanitize(&node.node_name, 128),
-                    msg.remote_addr.ip()
-                ));
-            }
-        }
+            node.clone_suspected(primary, msg.remote_addr)
+        });
         node.update_from(reg, msg.version, msg.remote_addr, now);
         node.session = Some(SessionLink {
             id: msg.session_id,
@@ -486,20 +510,20 @@ impl Handler<Register> for Registry {
         if let Some(change) = change {
             queued(persist::node_status(&self.store, reg.node_id, &change));
         }
-        limited_log!(
-            node.log,
-            info,
-            "Node {} ({}) registered from {}.",
-            reg.node_id,
-            honeybee_protocol::error::sanitize(&reg.node_name, 128),
-            msg.remote_addr
-        );
         let pot_types = node
             .pots
             .iter()
             .filter(|(_, p)| !p.pot_type.is_empty())
             .map(|(id, p)| (id.clone(), p.pot_type.clone()))
             .collect();
+        self.churn_line(Churn::Registered, ctx, || {
+            format!(
+                "Node {} ({}) registered from {}.",
+                reg.node_id,
+                honeybee_protocol::error::sanitize(&reg.node_name, 128),
+                msg.remote_addr
+            )
+        });
         if let Some(message) = clone_alert {
             self.raise_alert(AlertKey::node(AlertKind::PossibleClone, primary), message);
         }
@@ -508,10 +532,63 @@ impl Handler<Register> for Registry {
         // is waiting for this answer). A v1 node cannot take commands.
         self.keep_on_register(primary, ctx);
         self.commands_on_register(primary, ctx);
-        Ok(Admitted {
-            totp_key,
-            pot_types,
-        })
+        Ok((
+            Admitted {
+                totp_key,
+                pot_types,
+            },
+            durable_first,
+        ))
+    }
+
+    /// Answers `admitted` once everything queued so far (the identity change among it) is
+    /// durable, or `NotStored` if the store does not get there within [`DURABLE_ACK_BOUND`]:
+    /// then the node hears nothing, retries, and its next code is newer still.
+    fn answer_when_durable(
+        &mut self,
+        node_id: NodeId,
+        admitted: Admitted,
+    ) -> ResponseActFuture<Self, Result<Admitted, Refused>> {
+        let (durable, stored) = tokio::sync::oneshot::channel();
+        if self
+            .store
+            .when_durable(move || {
+                let _ = durable.send(());
+            })
+            .is_err()
+        {
+            return Box::pin(actix::fut::ready(Err(Refused::NotStored)));
+        }
+        let wait = tokio::time::timeout(DURABLE_ACK_BOUND, stored);
+        Box::pin(wait.into_actor(self).map(move |stored, act, _| match stored {
+            Ok(Ok(())) => Ok(admitted),
+            _ => {
+                limited_log!(
+                    act.refusal_log,
+                    error,
+                    "Node {node_id}: the store did not record its registration within {} s; \
+                     closing without an ack (the node will retry).",
+                    DURABLE_ACK_BOUND.as_secs()
+                );
+                Err(Refused::NotStored)
+            }
+        }))
+    }
+
+    /// Logs one line of fleet churn, or counts it for a summary while many nodes come and go.
+    fn churn_line(&mut self, churn: Churn, ctx: &mut Context<Self>, line: impl FnOnce() -> String) {
+        if self.churn.line(churn, Instant::now()) {
+            log::info!("{}", line());
+        } else if !self.churn.summary_due {
+            self.churn.summary_due = true;
+            ctx.run_later(self.churn.window(), |act, _| act.log_churn_summary());
+        }
+    }
+
+    fn log_churn_summary(&mut self) {
+        if let Some(summary) = self.churn.summary() {
+            log::info!("{summary}");
+        }
     }
 }
 
@@ -582,12 +659,10 @@ impl Handler<SessionEnded> for Registry {
             queued(persist::node_status(&self.store, node_id, &change));
         }
         queued(self.store.upsert_node(persist::node_row(node)));
-        limited_log!(
-            node.log,
-            info,
-            "Node {node_id} disconnected ({}).",
-            msg.reason
-        );
+        let reason = msg.reason;
+        self.churn_line(Churn::Disconnected, ctx, || {
+            format!("Node {node_id} disconnected ({reason}).")
+        });
         self.node_changed(node_id);
         self.commands_on_session_end(node_id, ctx);
         self.keep_on_session_end(node_id, ctx);

@@ -263,7 +263,8 @@ impl NodeSession {
 
     /// Asks the registry, holding every later frame (and timer) until it answers: `ctx.wait`
     /// stops the actor from reading its socket, so frames stay queued in order. The registry is
-    /// in-process and always answers; there is no timeout to race with its decision.
+    /// in-process and always answers (once what it decided is durable, or with `NotStored`
+    /// after its own bound); there is no timeout here to race with its decision.
     fn register(
         &mut self,
         registration: honeybee_protocol::NodeRegistration,
@@ -293,6 +294,7 @@ impl NodeSession {
                     Ok(Ok(admitted)) => act.admitted(node_id, admitted, ctx),
                     Ok(Err(Refused::Ack(message))) => act.refused(node_id, message, ctx),
                     Ok(Err(Refused::Unavailable)) => act.close(EndReason::Shutdown, ctx),
+                    Ok(Err(Refused::NotStored)) => act.close(EndReason::NotStored, ctx),
                     Err(e) => {
                         log::error!(
                             "Registry did not answer the registration of node {node_id}: {e}."

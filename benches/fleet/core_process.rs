@@ -63,6 +63,15 @@ impl Settings {
     }
 }
 
+/// How a Core is stopped before a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// SIGTERM: a clean stop.
+    Term,
+    /// SIGKILL: a crash.
+    Kill,
+}
+
 /// A running Core.
 #[derive(Debug)]
 pub struct Core {
@@ -122,6 +131,33 @@ impl Core {
         self.wait_ready();
     }
 
+    /// Stops the Core as `how` says and starts it again on the same store, config and ports;
+    /// answers when its node port opened (a connect first succeeded), without waiting for the
+    /// rest of it: its nodes may be reconnecting already.
+    pub fn restart_after(&mut self, how: Stop) -> Instant {
+        match how {
+            Stop::Term => self.terminate(),
+            Stop::Kill => {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+        self.child = spawn(&self.config, &self.log);
+        let started = Instant::now();
+        loop {
+            if std::net::TcpStream::connect(self.node_addr).is_ok() {
+                return Instant::now();
+            }
+            assert!(
+                started.elapsed() < READY_DEADLINE,
+                "the restarted Core did not open its node port within {READY_DEADLINE:?}. Log \
+                 tail:\n{}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Stops the Core with SIGTERM and waits for it to exit. Summarises what the Core logged,
     /// if anything (it logs at `warn`).
     pub fn stop(mut self) {
@@ -169,7 +205,8 @@ impl Core {
         );
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the Core answers `GET /health`.
+    pub fn wait_ready(&self) {
         let started = Instant::now();
         loop {
             if let Ok(mut stream) = std::net::TcpStream::connect(self.api_addr) {
@@ -332,8 +369,14 @@ impl Metrics {
         self.value(series) as u64
     }
 
+    /// Nodes `Running` and connected (where the series carries a `connected` label).
     pub fn running_nodes(&self) -> u64 {
-        self.count("honeybee_nodes{status=\"Running\"}")
+        self.0
+            .lines()
+            .filter(|l| l.starts_with("honeybee_nodes{") && l.contains("status=\"Running\""))
+            .filter(|l| !l.contains("connected=\"false\""))
+            .filter_map(|l| l.rsplit(' ').next()?.trim().parse::<f64>().ok())
+            .sum::<f64>() as u64
     }
 
     pub fn connections(&self) -> u64 {

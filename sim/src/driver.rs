@@ -266,13 +266,19 @@ impl SimNode {
 
     /// The code for the next registration (`Some(None)`: no key yet); waits for a fresh TOTP
     /// step when the current one was used. `None` when the fleet stops meanwhile.
-    async fn next_code(&mut self) -> Option<Option<SecretString>> {
+    async fn next_code(&mut self) -> Option<Option<Code>> {
         loop {
             match self.creds.plan(unix_now()) {
                 CodePlan::NoKey => return Some(None),
-                CodePlan::Send { code, .. } => return Some(Some(code)),
+                CodePlan::Send { code, step } => {
+                    return Some(Some(Code {
+                        code,
+                        step: Some(step),
+                    }));
+                }
                 CodePlan::WaitUntil(_) if self.storm() => {
-                    return Some(self.creds.code_regardless(unix_now()));
+                    let code = self.creds.code_regardless(unix_now());
+                    return Some(code.map(|code| Code { code, step: None }));
                 }
                 CodePlan::WaitUntil(t) => {
                     Stats::inc(&self.stats().totp_step_waits);
@@ -318,7 +324,7 @@ impl SimNode {
     }
 
     /// One connection: register, then serve until it ends.
-    async fn session(&mut self, mut io: Box<dyn Io>, code: Option<SecretString>) -> End {
+    async fn session(&mut self, mut io: Box<dyn Io>, code: Option<Code>) -> End {
         let shared = Arc::clone(&self.shared);
         let stats = &shared.stats;
         // Drop orders given before this connection are not for it; later ones are.
@@ -334,9 +340,10 @@ impl SimNode {
             .spec
             .source
             .map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
-        let registration = self
-            .model
-            .registration(&self.spec.name, &address, NODE_PORT, code);
+        let step = code.as_ref().and_then(|c| c.step);
+        let registration =
+            self.model
+                .registration(&self.spec.name, &address, NODE_PORT, code.map(|c| c.code));
         if write(&mut io, &encode(&registration), stats).await.is_err() {
             return lost();
         }
@@ -345,7 +352,12 @@ impl SimNode {
             early: Vec::new(),
         };
         let ack = match timeout(ACK_TIMEOUT, conn.read_ack(&mut io, stats)).await {
-            Ok(Some(ack)) => ack,
+            Ok(Some(ack)) => {
+                if let Some(step) = step {
+                    self.creds.answered(step);
+                }
+                ack
+            }
             Ok(None) => return lost(),
             Err(_) => {
                 log::debug!("Node {} got no RegistrationAck in time.", self.spec.name);
@@ -393,6 +405,12 @@ impl SimNode {
             Stats::inc(&stats.keys_received);
         }
     }
+}
+
+/// A TOTP code for a registration, and its step (`None`: a storm's code sent regardless).
+struct Code {
+    code: SecretString,
+    step: Option<u64>,
 }
 
 /// Reading state of one connection.

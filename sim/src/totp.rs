@@ -73,15 +73,23 @@ impl Credentials {
         true
     }
 
+    /// The Core answered a registration with the code of `step` (accepted or not): the step is
+    /// used. A code that never got an answer — the connection failed or closed first, as when
+    /// the Core restarts — was not accepted (the Core acknowledges only what it stored), so
+    /// its step stays usable and the node gets back in without waiting for the next one.
+    pub fn answered(&mut self, step: u64) {
+        self.last_step = Some(self.last_step.map_or(step, |last| last.max(step)));
+    }
+
     /// The code of `now_secs` even if its step was used already (a reconnect storm does not
     /// wait); `None` without a key.
     pub fn code_regardless(&self, now_secs: u64) -> Option<SecretString> {
         code_at(self.key.as_ref()?, now_secs).map(SecretString::new)
     }
 
-    /// The code to send at `now_secs`. A step is used once: when the code is sent, whatever the
-    /// answer (a lost ack may still have been an acceptance).
-    pub fn plan(&mut self, now_secs: u64) -> CodePlan {
+    /// The code to send at `now_secs`: the current step's, unless the Core already answered a
+    /// code of that step (see [`Credentials::answered`]).
+    pub fn plan(&self, now_secs: u64) -> CodePlan {
         let Some(key) = &self.key else {
             return CodePlan::NoKey;
         };
@@ -92,13 +100,10 @@ impl Credentials {
             return CodePlan::WaitUntil((last + 1) * STEP_SECS);
         }
         match code_at(key, now_secs) {
-            Some(code) => {
-                self.last_step = Some(step);
-                CodePlan::Send {
-                    code: SecretString::new(code),
-                    step,
-                }
-            }
+            Some(code) => CodePlan::Send {
+                code: SecretString::new(code),
+                step,
+            },
             // Invariant: only well-formed keys are kept, and they always make a code.
             None => CodePlan::NoKey,
         }
@@ -144,18 +149,22 @@ mod tests {
     }
 
     #[test]
-    fn a_step_is_used_once_then_the_node_waits_for_the_next() {
+    fn a_step_is_used_once_answered_then_the_node_waits_for_the_next() {
         let mut creds = Credentials::default();
         assert_eq!(creds.plan(1_000), CodePlan::NoKey);
         creds.accept_key(&SecretString::new(RFC_KEY));
         let t = 1_111_111_111;
-        match creds.plan(t) {
+        let step = match creds.plan(t) {
             CodePlan::Send { code, step } => {
                 assert_eq!(code.expose(), "050471");
                 assert_eq!(step, t / 30);
+                step
             }
             other => panic!("{other:?}"),
-        }
+        };
+        // Sent but never answered (the Core went away): still usable.
+        assert!(matches!(creds.plan(t + 1), CodePlan::Send { .. }));
+        creds.answered(step);
         let next = (t / 30 + 1) * 30;
         assert_eq!(creds.plan(t + 5), CodePlan::WaitUntil(next));
         assert!(matches!(creds.plan(next), CodePlan::Send { .. }));

@@ -35,6 +35,7 @@ use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus};
 
 use self::metrics::Shared;
 pub use self::metrics::{COMMIT_SECONDS_BUCKETS, WriterMetrics};
+use self::queue::Receipt;
 use self::subscribers::Subscribers;
 use crate::error::StoreError;
 use crate::event::{Committed, NewEvent};
@@ -84,6 +85,7 @@ pub const SUBSCRIBER_CAPACITY: usize = 1024;
 pub(crate) enum Msg {
     Events(Vec<NewEvent>),
     Fleet(FleetOp),
+    Receipt(Receipt),
     Flush(SyncSender<Result<(), StoreError>>),
     Shutdown,
 }
@@ -217,6 +219,21 @@ impl WriterHandle {
             .send(Msg::Flush(reply))
             .map_err(|_| StoreError::WriterStopped)?;
         answer.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Calls `on_durable` (on the writer thread: keep it short, e.g. a channel send) once
+    /// everything queued before this call has committed. Unlike [`WriterHandle::flush`] it
+    /// returns at once, and the writer commits soon (within a couple of milliseconds, not a
+    /// whole commit interval), so callers waiting at the same time share one commit. If the
+    /// writer stops with the data still uncommitted, `on_durable` is dropped without a call.
+    /// Fails only when the writer has stopped.
+    pub fn when_durable(
+        &self,
+        on_durable: impl FnOnce() + Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.tx
+            .send(Msg::Receipt(Receipt::new(on_durable)))
+            .map_err(|_| StoreError::WriterStopped)
     }
 
     /// Every commit from now on, in id order, as one `Arc<Committed>` per transaction that

@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod http;
 pub mod served;
+pub mod totp;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};

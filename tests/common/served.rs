@@ -41,12 +41,14 @@ impl Served {
 
     /// [`Served::start`] with the store and config in `dir` (to start again on the same store).
     pub fn start_in(dir: tempfile::TempDir, extra: &str, shell_prefix: &str) -> Served {
+        let config = format!("[server]\nnode_port = 0\n[api]\nport = 0\n{extra}");
+        Served::start_with(dir, &config, shell_prefix)
+    }
+
+    /// Starts `serve` with exactly `config` (ports included), its store in `dir`.
+    pub fn start_with(dir: tempfile::TempDir, config_text: &str, shell_prefix: &str) -> Served {
         let config = dir.path().join("core.toml");
-        std::fs::write(
-            &config,
-            format!("[server]\nnode_port = 0\n[api]\nport = 0\n{extra}"),
-        )
-        .unwrap();
+        std::fs::write(&config, config_text).unwrap();
         // `exec` keeps the pid: signals reach the Core itself.
         let script = format!("{shell_prefix} exec \"$0\" serve --config \"$1\"");
         let child = Command::new("sh")
@@ -99,6 +101,22 @@ impl Served {
         }
     }
 
+    /// Where the HTTP API listens (waits for its log line if it was not read yet).
+    pub fn api_addr(&mut self) -> SocketAddr {
+        let needle = "HTTP API listening on http://";
+        let line = match self.read.iter().find(|l| l.contains(needle)) {
+            Some(line) => line.clone(),
+            None => self.wait_for(needle),
+        };
+        line.split(needle)
+            .nth(1)
+            .and_then(|rest| rest.trim_end_matches('.').split_whitespace().next())
+            .map(|addr| addr.trim_end_matches('.'))
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
     /// Whether a log line read so far (by [`Served::wait_for`], start-up included) contains
     /// `needle`.
     pub fn logged(&self, needle: &str) -> bool {
@@ -115,6 +133,13 @@ impl Served {
             .split_whitespace()
             .collect();
         fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    /// The log lines written since the last one read, without waiting for more.
+    pub fn lines_so_far(&mut self) -> Vec<String> {
+        let fresh: Vec<String> = self.lines.try_iter().collect();
+        self.read.extend(fresh.iter().cloned());
+        fresh
     }
 
     /// Every log line from now until the process ends.

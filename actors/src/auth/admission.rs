@@ -61,6 +61,7 @@ impl Admission for BookAdmission {
             .map_or(0, |d| d.as_secs());
         let source = applicant.remote_addr.ip();
         let (decision, changes) = self.book.decide(reg, source, unix, Instant::now());
+        let durable_first = !changes.is_empty();
         self.persist(changes);
         match decision {
             Decision::Accept { identity, totp_key } => {
@@ -73,6 +74,7 @@ impl Admission for BookAdmission {
                 Verdict::Accept {
                     totp_key,
                     identity: (first != reg.node_id).then_some(first),
+                    durable_first,
                 }
             }
             Decision::Refuse { code, reason, log } => {

@@ -119,17 +119,6 @@ impl IdentityBook {
         self.identities.insert(identity.key, Box::new(identity));
     }
 
-    /// After a restart the replay guard may have lost the last accepted steps (they are
-    /// committed with the next batch, up to one commit interval after the ack): no code for a
-    /// step up to the next one is accepted again, so a code captured before a crash cannot be
-    /// replayed. Nodes get in with the code after that (within a minute).
-    pub fn guard_after_restart(&mut self, unix_secs: u64) {
-        let floor = unix_secs / totp::STEP_SECS + 1;
-        for identity in self.identities.values_mut().filter(|i| i.secret.is_some()) {
-            identity.last_step = Some(identity.last_step.map_or(floor, |s| s.max(floor)));
-        }
-    }
-
     /// Every identity.
     pub fn all(&self) -> impl Iterator<Item = &Identity> {
         self.identities.values().map(|i| &**i)

@@ -39,6 +39,9 @@ pub enum Refused {
     Ack(String),
     /// The Core is shutting down: close without an ack (the node will retry elsewhere/later).
     Unavailable,
+    /// Accepted, but the store did not make the decision durable in time: close without an
+    /// ack (an accepted step must never be acknowledged before it is on disk).
+    NotStored,
 }
 
 /// What a registered session reports about its node.

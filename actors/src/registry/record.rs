@@ -134,6 +134,25 @@ impl NodeRecord {
         }
     }
 
+    /// A new session from `from` replaced this node's live one: the possible-clone alert's
+    /// message, the first time sessions keep replacing each other from different addresses.
+    pub fn clone_suspected(&mut self, node_id: NodeId, from: SocketAddr) -> Option<String> {
+        let elsewhere = self.remote_addr.is_some_and(|a| a.ip() != from.ip());
+        if !elsewhere
+            || !self.replaced_from_elsewhere(std::time::Instant::now())
+            || self.clone_alert
+        {
+            return None;
+        }
+        self.clone_alert = true;
+        Some(format!(
+            "node {node_id} ({}) keeps replacing its own sessions from different addresses \
+             (now {}); two hosts may share its key",
+            honeybee_protocol::error::sanitize(&self.node_name, 128),
+            from.ip()
+        ))
+    }
+
     /// Notes that a session of this node was replaced by one from another address; true when
     /// that happened more than [`CLONE_REPLACEMENTS`] times within [`CLONE_WINDOW`] (two
     /// nodes holding the same key take turns).

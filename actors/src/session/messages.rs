@@ -34,6 +34,9 @@ pub enum EndReason {
     OutputBacklog,
     /// The session actor died without ending normally (a panic).
     Crashed,
+    /// The registration was accepted, but the store did not make it durable in time (it is
+    /// failing or far behind): no ack was written, and the node retries.
+    NotStored,
 }
 
 impl fmt::Display for EndReason {
@@ -52,6 +55,7 @@ impl fmt::Display for EndReason {
             EndReason::Revoked => f.write_str("revoked by an operator"),
             EndReason::OutputBacklog => f.write_str("the node does not read what it is sent"),
             EndReason::Crashed => f.write_str("session crashed"),
+            EndReason::NotStored => f.write_str("its registration could not be stored in time"),
         }
     }
 }

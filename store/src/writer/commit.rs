@@ -67,6 +67,7 @@ pub(crate) fn write_batch(
                     fleet_ops::apply(&tx, change)?;
                     continue;
                 }
+                Op::Receipt(_) => continue,
             };
             for e in events {
                 // The invariant time-range queries rely on: never decreasing in id order.

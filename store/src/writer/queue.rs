@@ -1,5 +1,7 @@
 //! The writer thread's queue of work not yet committed, in arrival order, and how a batch is
-//! cut from its front (at most `max_batch` events; an appended `Vec` may be split).
+//! cut from its front (at most `max_batch` events; an appended `Vec` may be split). A
+//! [`Receipt`] waits in the queue like any other op and is answered once the batch holding it
+//! commits: everything queued before it is then durable.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -17,14 +19,36 @@ pub(crate) enum Op {
     /// Boxed: a burst of registrations queues thousands of these, and the queue's slots
     /// should be small.
     Fleet(Box<FleetOp>),
+    /// Someone waits for everything queued before this to be durable.
+    Receipt(Receipt),
 }
 
 impl Op {
     pub(crate) fn events(&self) -> usize {
         match self {
             Op::Events(v) => v.len(),
-            Op::Fleet(_) => 0,
+            Op::Fleet(_) | Op::Receipt(_) => 0,
         }
+    }
+}
+
+/// Called once, on the writer thread, when everything queued before it has committed; dropped
+/// without a call if the writer stops with it still queued (its data could not be stored).
+pub(crate) struct Receipt(Box<dyn FnOnce() + Send>);
+
+impl Receipt {
+    pub(crate) fn new(on_durable: impl FnOnce() + Send + 'static) -> Self {
+        Receipt(Box::new(on_durable))
+    }
+
+    pub(crate) fn answer(self) {
+        (self.0)();
+    }
+}
+
+impl std::fmt::Debug for Receipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Receipt")
     }
 }
 
@@ -32,12 +56,24 @@ impl Op {
 pub(crate) struct Queue {
     ops: VecDeque<(Instant, Op)>,
     events: usize,
+    /// Receipts queued, and when the oldest of them arrived (a batch holding it is due soon).
+    receipts: usize,
+    first_receipt: Option<Instant>,
 }
 
 impl Queue {
     pub(crate) fn push(&mut self, op: Op, at: Instant) {
         self.events += op.events();
+        if matches!(op, Op::Receipt(_)) {
+            self.receipts += 1;
+            self.first_receipt.get_or_insert(at);
+        }
         self.ops.push_back((at, op));
+    }
+
+    /// When the oldest waiting receipt arrived, if any.
+    pub(crate) fn first_receipt(&self) -> Option<Instant> {
+        self.first_receipt
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -74,6 +110,12 @@ impl Queue {
             }
         }
         self.events -= batch.events;
+        self.receipts -= batch.receipts;
+        // Receipts cut off behind a full batch are due with the next one.
+        self.first_receipt = self
+            .first_receipt
+            .and(self.oldest())
+            .filter(|_| self.receipts > 0);
         self.give_back_spare();
         batch
     }
@@ -89,8 +131,12 @@ impl Queue {
     /// Puts a batch that failed to commit back at the front, in its order.
     pub(crate) fn put_back(&mut self, batch: Batch) {
         self.events += batch.events;
+        self.receipts += batch.receipts;
         for item in batch.ops.into_iter().rev() {
             self.ops.push_front(item);
+        }
+        if self.receipts > 0 {
+            self.first_receipt = self.oldest();
         }
     }
 }
@@ -100,18 +146,36 @@ impl Queue {
 pub(crate) struct Batch {
     pub(crate) ops: Vec<(Instant, Op)>,
     pub(crate) events: usize,
+    receipts: usize,
 }
 
 impl Batch {
     fn push(&mut self, at: Instant, op: Op) {
         self.events += op.events();
+        self.receipts += usize::from(matches!(op, Op::Receipt(_)));
         self.ops.push((at, op));
+    }
+
+    /// Takes the batch's receipts out (to answer once it has committed).
+    pub(crate) fn take_receipts(&mut self) -> Vec<Receipt> {
+        if self.receipts == 0 {
+            return Vec::new();
+        }
+        let mut receipts = Vec::with_capacity(self.receipts);
+        for (at, op) in std::mem::take(&mut self.ops) {
+            match op {
+                Op::Receipt(r) => receipts.push(r),
+                op => self.ops.push((at, op)),
+            }
+        }
+        self.receipts = 0;
+        receipts
     }
 
     pub(crate) fn into_events(self) -> impl Iterator<Item = NewEvent> {
         self.ops.into_iter().flat_map(|(_, op)| match op {
             Op::Events(v) => v,
-            Op::Fleet(_) => Vec::new(),
+            Op::Fleet(_) | Op::Receipt(_) => Vec::new(),
         })
     }
 }
@@ -170,6 +234,36 @@ mod tests {
         let b = q.take_batch(5);
         assert_eq!((b.events, sizes(&b)), (2, vec![2, 0]));
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn receipts_travel_in_order_and_stay_due_until_committed() {
+        let t0 = Instant::now();
+        let t1 = t0 + std::time::Duration::from_millis(5);
+        let mut q = Queue::default();
+        q.push(events(3), t0);
+        assert_eq!(q.first_receipt(), None);
+        q.push(Op::Receipt(Receipt::new(|| {})), t1);
+        q.push(events(4), t1);
+        q.push(Op::Receipt(Receipt::new(|| {})), t1);
+        assert_eq!(q.first_receipt(), Some(t1));
+
+        // The first batch holds the first receipt; the second waits, due at once.
+        let mut b = q.take_batch(5);
+        assert_eq!(b.take_receipts().len(), 1);
+        assert_eq!(b.events, 5);
+        assert_eq!(q.first_receipt(), Some(t1));
+        // A failed commit puts it back: it is due again.
+        q.put_back(b);
+        assert_eq!(q.first_receipt(), Some(t0));
+
+        let b = q.take_batch(100);
+        assert_eq!(
+            b.receipts, 1,
+            "the receipt taken out before the failure is gone"
+        );
+        assert!(q.is_empty());
+        assert_eq!(q.first_receipt(), None);
     }
 
     #[test]

@@ -29,6 +29,10 @@ const SHUTDOWN_ATTEMPTS: u32 = 10;
 const WAL_RESET_BYTES: u64 = 256 << 20;
 /// At most one log line per this long about the same kind of failure.
 const LOG_EVERY: Duration = Duration::from_secs(10);
+/// The longest a receipt waits for its batch to start committing: receipts (registrations
+/// waiting for their TOTP step to be durable) that arrive within this window, or while a
+/// commit is under way, share the next commit.
+const GROUP_COMMIT_WINDOW: Duration = Duration::from_millis(2);
 
 pub(crate) struct Writer {
     conn: Connection,
@@ -97,6 +101,7 @@ impl Writer {
                 Ok(Msg::Fleet(change)) => {
                     self.queue.push(Op::Fleet(Box::new(change)), Instant::now())
                 }
+                Ok(Msg::Receipt(receipt)) => self.queue.push(Op::Receipt(receipt), Instant::now()),
                 Ok(Msg::Flush(reply)) => {
                     let _ = reply.send(self.commit_all());
                 }
@@ -112,10 +117,9 @@ impl Writer {
     /// retention refresh; `None` = until the next message.
     fn wait_time(&self) -> Option<Duration> {
         let now = Instant::now();
-        let mut wake = self.queue.oldest().map(|oldest| {
-            let due = oldest + self.options.commit_interval;
-            self.retry_at.map_or(due, |retry| retry.max(due))
-        });
+        let mut wake = self
+            .batch_due()
+            .map(|due| self.retry_at.map_or(due, |retry| retry.max(due)));
         if self.retention.has_work() && (self.queue.is_empty() || self.prune_credit > 0) {
             wake = Some(now);
         }
@@ -132,14 +136,25 @@ impl Writer {
                 return;
             }
             let full = self.queue.events() >= self.options.max_batch;
-            let due = self
-                .queue
-                .oldest()
-                .is_some_and(|oldest| now >= oldest + self.options.commit_interval);
+            let due = self.batch_due().is_some_and(|due| now >= due);
             if !(full || due) || self.commit_one().is_err() {
                 return;
             }
         }
+    }
+
+    /// When the queued ops must start committing: one commit interval after the oldest
+    /// arrived, or one group-commit window after the oldest receipt.
+    fn batch_due(&self) -> Option<Instant> {
+        let interval = self
+            .queue
+            .oldest()
+            .map(|at| at + self.options.commit_interval);
+        let receipt = self
+            .queue
+            .first_receipt()
+            .map(|at| at + GROUP_COMMIT_WINDOW.min(self.options.commit_interval));
+        interval.into_iter().chain(receipt).min()
     }
 
     /// Commits everything queued (a flush), retrying nothing: the first failure is returned.
@@ -151,7 +166,7 @@ impl Writer {
     }
 
     fn commit_one(&mut self) -> Result<(), StoreError> {
-        let batch = self.queue.take_batch(self.options.max_batch);
+        let mut batch = self.queue.take_batch(self.options.max_batch);
         let started = Instant::now();
         match commit::write_batch(&self.conn, self.pos, &batch) {
             Ok((pos, received)) => {
@@ -164,6 +179,9 @@ impl Writer {
                 self.backoff = FIRST_BACKOFF;
                 if self.retention.has_work() {
                     self.prune_credit += batch.events as i64;
+                }
+                for receipt in batch.take_receipts() {
+                    receipt.answer();
                 }
                 self.publish(batch, first_id, &received);
                 self.bound_wal();
@@ -268,6 +286,7 @@ impl Writer {
             match msg {
                 Msg::Events(events) => self.queue.push(Op::Events(events), Instant::now()),
                 Msg::Fleet(change) => self.queue.push(Op::Fleet(Box::new(change)), Instant::now()),
+                Msg::Receipt(receipt) => self.queue.push(Op::Receipt(receipt), Instant::now()),
                 Msg::Flush(reply) => {
                     let _ = reply.send(self.commit_all());
                 }

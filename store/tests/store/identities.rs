@@ -61,3 +61,47 @@ fn the_store_is_readable_by_its_owner_only() {
         assert_eq!(mode(&wal), 0o600);
     }
 }
+
+/// A receipt answers once what was queued before it is on disk — within milliseconds, not a
+/// commit interval — and a read connection opened then sees it.
+#[test]
+fn a_receipt_answers_once_the_change_is_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = honeybee_store::WriterOptions {
+        commit_interval: std::time::Duration::from_secs(3600),
+        ..Default::default()
+    };
+    let (writer, store) = honeybee_store::StoreWriter::spawn(dir.path(), options).unwrap();
+    for round in 0..3u64 {
+        let mut changed = identity(BIG_ID, IdentityState::Active);
+        changed.last_step = Some(56_843_820 + round);
+        writer.upsert_identity(changed.clone()).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        writer.when_durable(move || tx.send(()).unwrap()).unwrap();
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the receipt was not answered");
+        assert_eq!(store.load_identities().unwrap(), vec![changed]);
+    }
+}
+
+/// Receipts from many callers at once share commits, and every one is answered.
+#[test]
+fn receipts_waiting_together_are_all_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, store) = spawn(dir.path());
+    let (tx, rx) = std::sync::mpsc::channel();
+    for key in 1..=500u64 {
+        writer
+            .upsert_identity(identity(key, IdentityState::Active))
+            .unwrap();
+        let tx = tx.clone();
+        writer.when_durable(move || tx.send(key).unwrap()).unwrap();
+    }
+    let mut answered: Vec<u64> = (0..500)
+        .map(|_| rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap())
+        .collect();
+    assert!(answered.is_sorted(), "receipts are answered in order");
+    answered.dedup();
+    assert_eq!(answered.len(), 500);
+    assert_eq!(store.load_identities().unwrap().len(), 500);
+}

@@ -487,22 +487,44 @@ fn revoking_an_impostor_does_not_lock_out_the_real_node() {
     );
 }
 
+/// A restarted Core starts from the stored identities as they are: the replay guard holds the
+/// last step acknowledged before the restart (it was durable before the ack), so the next step
+/// gets in at once and the last one is refused as a replay, which counts as no failure.
 #[test]
-fn after_a_restart_codes_up_to_the_next_step_are_not_accepted_again() {
+fn after_a_restart_the_next_step_gets_in_and_the_last_one_is_a_replay() {
     let now = Instant::now();
     let mut book = IdentityBook::new(settings(Enrollment::Open), []);
     let key = enroll_open(&mut book, 1, "edge", now);
-    let stored: Vec<Identity> = book.all().cloned().collect();
-    let mut restarted = IdentityBook::new(settings(Enrollment::Open), stored);
-    restarted.guard_after_restart(T);
-    for ahead in [0, 30] {
-        let (d, _) = restarted.decide(&reg(1, "edge", code(&key, T + ahead)), SRC, T, now);
-        assert_eq!(
-            refusal(&d),
-            Some(RefusalCode::AuthenticationFailed),
-            "+{ahead} s"
-        );
-    }
-    let (d, _) = restarted.decide(&reg(1, "edge", code(&key, T + 60)), SRC, T + 60, now);
+    let (d, changes) = book.decide(&reg(1, "edge", code(&key, T)), SRC, T, now);
     assert_eq!(refusal(&d), None);
+    let stored: Vec<Identity> = changes
+        .into_iter()
+        .map(|Change::Upsert(identity)| identity)
+        .collect();
+    assert_eq!(
+        stored[0].last_step,
+        Some(T / 30),
+        "the step goes to the store"
+    );
+
+    for restart_at in [T + 1, T + 29] {
+        let mut restarted = IdentityBook::new(settings(Enrollment::Open), stored.clone());
+        // The last step again, more often than max_failures: refused, never locked out.
+        for _ in 0..5 {
+            let (d, _) = restarted.decide(&reg(1, "edge", code(&key, T)), SRC, restart_at, now);
+            assert_eq!(refusal(&d), Some(RefusalCode::AuthenticationFailed));
+        }
+        let (d, changes) =
+            restarted.decide(&reg(1, "edge", code(&key, T + 30)), SRC, restart_at, now);
+        assert_eq!(
+            d,
+            Decision::Accept {
+                identity: 1,
+                totp_key: None
+            },
+            "restarted at +{} s",
+            restart_at - T
+        );
+        assert_eq!(changes.len(), 1, "the newer step is stored in turn");
+    }
 }
