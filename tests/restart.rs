@@ -36,10 +36,15 @@ fn metric(api: SocketAddr, name: &str, label: &str) -> u64 {
         .sum()
 }
 
-/// Registers with the code of `step` and expects the answer to start with `expected`.
+/// Registers node 8001 (`edge-r`) with the code of `step` and expects the answer to start with
+/// `expected`.
 fn expect_ack(addr: SocketAddr, key: &str, step: u64, expected: &str) {
-    let mut node = FakeNode::connect(addr, 8001);
-    let ack = register(&mut node, "edge-r", Some(code_for(key, step)));
+    expect_ack_of(addr, (8001, "edge-r"), key, step, expected);
+}
+
+fn expect_ack_of(addr: SocketAddr, node: (u64, &str), key: &str, step: u64, expected: &str) {
+    let mut fake = FakeNode::connect(addr, node.0);
+    let ack = register(&mut fake, node.1, Some(code_for(key, step)));
     let said = if ack["accepted"] == true {
         "accepted".to_owned()
     } else {
@@ -195,4 +200,38 @@ fn a_whole_fleet_is_back_within_seconds_of_a_restart_clean_or_not() {
     );
     served.signal("TERM");
     served.wait_exit();
+}
+
+/// While the store cannot commit, an accepted registration gets no ack (an ack would promise
+/// a step the store may never record): the Core closes the connection after its bound, and
+/// once the store is back the step it took is a replay and the next one gets in.
+#[test]
+fn no_ack_is_written_before_the_step_is_stored() {
+    let core = common::start_core("[auth]\ntotp = true\nenrollment = \"open\"");
+    let key = enroll(core.node_addr, 8101, "edge-s");
+    let db = rusqlite::Connection::open(core.dir().join("data").join("honeybee.db")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let stream = std::net::TcpStream::connect(core.node_addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut node = FakeNode::over(Box::new(stream), 8101);
+    let step = step_now();
+    let asked = Instant::now();
+    let mut registration = node.registration("edge-s");
+    registration["NodeRegistration"]["totp_code"] = code_for(&key, step).into();
+    node.send(registration);
+    let frames = node.expect_closed();
+    assert!(frames.is_empty(), "nothing before the store commits: {frames:?}");
+    assert!(
+        asked.elapsed() >= Duration::from_secs(4),
+        "closed after {:?}",
+        asked.elapsed()
+    );
+
+    db.execute_batch("COMMIT").unwrap();
+    let node = (8101, "edge-s");
+    expect_ack_of(core.node_addr, node, &key, step, "AUTHENTICATION_FAILED: replayed");
+    expect_ack_of(core.node_addr, node, &key, step + 1, "accepted");
 }

@@ -81,7 +81,7 @@ pub struct Core {
     config: PathBuf,
     log: PathBuf,
     /// The config, the log and the store; removed when the Core is dropped.
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Core {
@@ -101,7 +101,7 @@ impl Core {
             api_addr: SocketAddr::from(([127, 0, 0, 1], api_port)),
             config,
             log,
-            _dir: dir,
+            dir,
         };
         core.wait_ready();
         core
@@ -129,6 +129,13 @@ impl Core {
         self.terminate();
         self.child = spawn(&self.config, &self.log);
         self.wait_ready();
+    }
+
+    /// Rewrites the config with `settings` (same ports and store), for the next restart.
+    pub fn reconfigure(&self, settings: &Settings) {
+        let data = self.dir.path().join("data").display().to_string();
+        let toml = settings.toml(self.node_addr.port(), self.api_addr.port(), &data);
+        std::fs::write(&self.config, toml).expect("cannot rewrite the Core's config");
     }
 
     /// Stops the Core as `how` says and starts it again on the same store, config and ports;
