@@ -109,11 +109,15 @@ fn metrics_need_a_token_and_count_what_was_ingested() {
     // A node that says Running and leaves (NodeDrop) keeps its status, but is no longer
     // connected: dashboards must not count it as a running, reachable node.
     node.send(node.status("Running"));
-    wait_until(std::time::Duration::from_secs(5), "the node Running", || {
-        get_raw(core.api_addr, "/metrics", Some("reader-token-2-for-tests"))
-            .1
-            .contains("honeybee_nodes{status=\"Running\",connected=\"true\"} 1")
-    });
+    wait_until(
+        std::time::Duration::from_secs(5),
+        "the node Running",
+        || {
+            get_raw(core.api_addr, "/metrics", Some("reader-token-2-for-tests"))
+                .1
+                .contains("honeybee_nodes{status=\"Running\",connected=\"true\"} 1")
+        },
+    );
     node.send(serde_json::json!({"NodeDrop": {}}));
     wait_until(std::time::Duration::from_secs(5), "the node gone", || {
         get_raw(core.api_addr, "/metrics", Some("reader-token-2-for-tests"))
