@@ -8,6 +8,7 @@ pub mod error;
 pub mod event;
 mod events;
 mod fleet;
+mod handshake;
 mod health;
 mod metrics;
 pub mod server;

@@ -96,7 +96,9 @@ fn metrics_need_a_token_and_count_what_was_ingested() {
     assert_eq!(status, 200);
     for line in [
         "honeybee_connections 1",
-        "honeybee_nodes{status=\"Connected\"} 1",
+        "honeybee_nodes{status=\"Connected\",connected=\"true\"} 1",
+        "honeybee_nodes{status=\"Connected\",connected=\"false\"} 0",
+        "honeybee_nodes{status=\"Running\",connected=\"false\"} 0",
         "honeybee_events_ingested_total 3",
         "honeybee_ingest_backlog 0",
         "honeybee_store_commit_seconds_bucket{le=\"+Inf\"}",
@@ -104,6 +106,32 @@ fn metrics_need_a_token_and_count_what_was_ingested() {
         assert!(text.contains(line), "missing {line:?} in:\n{text}");
     }
     assert!(!text.contains("admin-token-1"));
+    // A node that says Running and leaves (NodeDrop) keeps its status, but is no longer
+    // connected: dashboards must not count it as a running, reachable node.
+    node.send(node.status("Running"));
+    wait_until(
+        std::time::Duration::from_secs(5),
+        "the node Running",
+        || {
+            get_raw(core.api_addr, "/metrics", Some("reader-token-2-for-tests"))
+                .1
+                .contains("honeybee_nodes{status=\"Running\",connected=\"true\"} 1")
+        },
+    );
+    node.send(serde_json::json!({"NodeDrop": {}}));
+    wait_until(std::time::Duration::from_secs(5), "the node gone", || {
+        get_raw(core.api_addr, "/metrics", Some("reader-token-2-for-tests"))
+            .1
+            .contains("honeybee_connections 0")
+    });
+    let (_, text) = get_raw(core.api_addr, "/metrics", Some("reader-token-2-for-tests"));
+    for line in [
+        "honeybee_nodes{status=\"Running\",connected=\"false\"} 1",
+        "honeybee_nodes{status=\"Running\",connected=\"true\"} 0",
+        "honeybee_connections 0",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in:\n{text}");
+    }
 }
 
 #[test]

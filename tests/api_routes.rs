@@ -895,8 +895,33 @@ fn every_operation_in_the_openapi_document_is_served() {
                     .as_str()
                     .is_some_and(|m| m.starts_with("no route"));
             assert!(!no_route, "{method} {path} is documented but not served");
+            assert_ne!(
+                answer.status, 405,
+                "{method} {path} is documented but refused"
+            );
             checked += 1;
         }
+        // Every method the document does not list for the path is refused with 405, and `Allow`
+        // names exactly the documented ones (and HEAD with GET).
+        let mut documented: Vec<String> = ["get", "put", "post", "delete", "patch"]
+            .into_iter()
+            .filter(|m| item.get(*m).is_some())
+            .map(str::to_uppercase)
+            .collect();
+        if item.get("get").is_some() {
+            documented.push("HEAD".to_owned());
+        }
+        documented.sort();
+        let answer = raw(core.api_addr, "OPTIONS", &concrete, Some(ADMIN), None);
+        assert_eq!(answer.status, 405, "OPTIONS {path}: {}", answer.text());
+        let mut allow: Vec<String> = answer
+            .header("allow")
+            .unwrap_or_default()
+            .split(", ")
+            .map(str::to_owned)
+            .collect();
+        allow.sort();
+        assert_eq!(allow, documented, "Allow of {path}");
     }
     assert!(checked >= 26, "only {checked} operations documented");
 }

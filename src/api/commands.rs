@@ -7,7 +7,7 @@ use honeybee_protocol::{Command, NodeStatus, NodeType, decode_command};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{ApiError, ApiResult, Code, parse_node_id};
+use super::error::{ApiError, ApiResult, Code, parse_node_id, u64_digits};
 use super::events::ids_of;
 use super::server::ApiState;
 use super::views;
@@ -17,9 +17,9 @@ const MAX_HISTORY: usize = 1000;
 
 /// `GET /api/v1/commands/{id}`.
 pub async fn get(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
-    let id: u64 = id
-        .parse()
-        .map_err(|_| ApiError::invalid("a command id is a decimal u64"))?;
+    let id = u64_digits(&id).ok_or_else(|| {
+        ApiError::invalid("a command id is a u64 in decimal digits (at most 18446744073709551615)")
+    })?;
     // A command still pending or sent is answered by the registry (no store round trip for
     // a client polling it); a final one from the store. Status changes are queued to the store
     // in order: after a flush it has every one the registry made before this request.
@@ -88,9 +88,48 @@ pub struct SendQuery {
 /// nested values are refused). The registry checks it with `validate::command` before it is
 /// tracked or sent.
 fn command_from(value: &Value) -> ApiResult<Command> {
+    no_unknown_fields(value)?;
     let bytes = serde_json::to_vec(value).map_err(|e| ApiError::invalid(e.to_string()))?;
     decode_command(&bytes)
         .map_err(|e| ApiError::invalid(format!("not a valid command: {}", e.detail)))
+}
+
+/// `InstallPot`'s fields.
+const INSTALL_FIELDS: [&str; 6] = [
+    "pot_id",
+    "honeypot_type",
+    "git_url",
+    "git_branch",
+    "config",
+    "auto_start",
+];
+
+/// The API refuses unknown body fields rather than ignoring them, also inside a command: the
+/// protocol's decoder is lenient with them (a node tolerates what it does not know), an
+/// operator's typo should not be. Everything else is left to the decoder.
+fn no_unknown_fields(value: &Value) -> ApiResult<()> {
+    let Some((name, payload)) = value
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .and_then(|o| o.iter().next())
+    else {
+        return Ok(());
+    };
+    let Some(fields) = payload.as_object() else {
+        return Ok(());
+    };
+    let known: &[&str] = match name.as_str() {
+        "InstallPot" => &INSTALL_FIELDS,
+        "Restart" | "UpdateConfig" | "GetInstalledPots" => &[],
+        _ => return Ok(()),
+    };
+    match fields.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(unknown) => Err(ApiError::invalid(format!(
+            "not a valid command: {name} has no field {:?}",
+            honeybee_protocol::error::sanitize(unknown, 64)
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn submit_error(node_id: u64, e: SubmitError) -> ApiError {
@@ -187,4 +226,31 @@ pub async fn broadcast(state: web::Data<ApiState>, body: web::Json<BroadcastRequ
         })
         .collect();
     Ok(HttpResponse::Accepted().json(json!({ "commands": commands })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_inside_a_command_are_refused() {
+        for bad in [
+            json!({"GetInstalledPots": {"x": 1}}),
+            json!({"Restart": {"now": true}}),
+            json!({"InstallPot": {"pot_id": "p", "honeypot_type": "cowrie", "branch": "main"}}),
+        ] {
+            let error = command_from(&bad).unwrap_err();
+            assert!(error.message.contains("has no field"), "{bad}: {error}");
+        }
+        for good in [
+            json!({"GetInstalledPots": {}}),
+            json!({"GetInstalledPots": null}),
+            json!("GetInstalledPots"),
+            json!({"DeployPot": "cowrie-01"}),
+            json!({"InstallPot": {"pot_id": "p", "honeypot_type": "cowrie", "git_url": null,
+                "git_branch": null, "config": {"port": 2222}, "auto_start": true}}),
+        ] {
+            assert!(command_from(&good).is_ok(), "{good}");
+        }
+    }
 }

@@ -13,7 +13,7 @@ use honeybee_store::IdentityState;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::error::{ApiError, ApiResult, Code, parse_node_id};
+use super::error::{ApiError, ApiResult, Code, json_u64, parse_node_id};
 use super::server::ApiState;
 use super::views;
 
@@ -128,23 +128,21 @@ pub async fn revoke_node(state: web::Data<ApiState>, id: web::Path<String>) -> A
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
-    node_id: Option<Value>,
+    /// Kept as its JSON text: a number is read exactly, never through an `f64`.
+    node_id: Option<Box<serde_json::value::RawValue>>,
     node_name: Option<String>,
 }
 
 pub async fn enroll(state: web::Data<ApiState>, body: web::Json<EnrollRequest>) -> ApiResult {
     let EnrollRequest { node_id, node_name } = body.into_inner();
-    let node_id = match node_id {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => Some(n.as_u64().ok_or_else(|| {
-            ApiError::invalid("node_id must be a u64 (a number or a string of digits)")
-        })?),
-        Some(Value::String(s)) => Some(parse_node_id(&s)?),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "node_id must be a u64 (a number or a string of digits)",
-            ));
+    let not_a_u64 = || ApiError::invalid("node_id must be a u64 (a number or a string of digits)");
+    let node_id = match node_id.as_deref().map(serde_json::value::RawValue::get) {
+        None | Some("null") => None,
+        Some(text) if text.starts_with('"') => {
+            let digits: String = serde_json::from_str(text).map_err(|_| not_a_u64())?;
+            Some(parse_node_id(&digits)?)
         }
+        Some(text) => Some(json_u64(text).ok_or_else(not_a_u64)?),
     };
     if let Some(name) = &node_name {
         validate::node_name(name).map_err(|e| ApiError::invalid(format!("node_name: {e}")))?;
@@ -169,15 +167,18 @@ pub async fn enroll(state: web::Data<ApiState>, body: web::Json<EnrollRequest>) 
     else {
         return Err(ApiError::unavailable("enrollment gave no key"));
     };
-    let mut out = json!({
-        "node_name": name,
-        "totp_key": totp_key.expose(),
-        "otpauth_uri": otpauth_uri.expose(),
-    });
-    if let (Some(id), Value::Object(map)) = (node_id, &mut out) {
-        map.insert("node_id".into(), id.into());
-        map.insert("node_id_str".into(), id.to_string().into());
+    // CORE.md's `{"node_id"?,"node_name"?,"totp_key","otpauth_uri"}`: what was not enrolled is
+    // left out, never `null`.
+    let mut out = serde_json::Map::new();
+    if let Some(id) = node_id {
+        out.insert("node_id".into(), id.into());
+        out.insert("node_id_str".into(), id.to_string().into());
     }
+    if let Some(name) = name {
+        out.insert("node_name".into(), name.into());
+    }
+    out.insert("totp_key".into(), totp_key.expose().into());
+    out.insert("otpauth_uri".into(), otpauth_uri.expose().into());
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(out))

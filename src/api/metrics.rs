@@ -1,7 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition. Needs a token (admin or read) unless
 //! `api.public_metrics = true`.
 //!
-//! Series: `honeybee_connections`, `honeybee_nodes{status}`, `honeybee_pots{status}`,
+//! Series: `honeybee_connections`, `honeybee_nodes{status,connected}`, `honeybee_pots{status}`,
 //! `honeybee_events_ingested_total`, `honeybee_events_stored_total`,
 //! `honeybee_events_exported_total{sink}`, `honeybee_ingest_backlog`,
 //! `honeybee_store_commit_seconds` (histogram), `honeybee_store_commit_failures_total`,
@@ -38,11 +38,16 @@ pub async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpRe
     header(
         &mut out,
         "honeybee_nodes",
-        "Known nodes by status.",
+        "Known nodes by last reported status and whether they are connected now.",
         "gauge",
     );
     for (status, n) in &counts.by_status {
-        let _ = writeln!(out, "honeybee_nodes{{status=\"{status}\"}} {n}");
+        for (connected, n) in [("true", n.connected), ("false", n.disconnected)] {
+            let _ = writeln!(
+                out,
+                "honeybee_nodes{{status=\"{status}\",connected=\"{connected}\"}} {n}"
+            );
+        }
     }
     header(&mut out, "honeybee_pots", "Known pots by status.", "gauge");
     for (status, n) in counts.pots_by_status() {

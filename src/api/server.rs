@@ -8,7 +8,11 @@ use std::time::Instant;
 
 use actix::Addr;
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpServer, web};
+use actix_web::http::Method;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{
+    App, HttpRequest, HttpResponse, HttpServer, Resource, ResponseError, Route, guard, web,
+};
 use honeybee_actors::counters::Counters;
 use honeybee_actors::feed::Feed;
 use honeybee_actors::pipeline::Ingest;
@@ -18,7 +22,7 @@ use honeybee_store::{Store, WriterHandle};
 use actix_web::middleware::from_fn;
 
 use super::auth::{self, Tickets, Tokens};
-use super::error::{self, ApiError};
+use super::error::{self, ApiError, Code};
 use super::{commands, events, fleet, health, metrics, stream};
 use crate::net;
 
@@ -73,18 +77,14 @@ impl ApiServer {
         let addr = listener.local_addr()?;
         let max_body = state.max_body_bytes;
         let state = web::Data::new(state);
-        let server =
-            HttpServer::new(move || {
-                App::new()
+        let server = HttpServer::new(move || {
+            App::new()
                 .app_data(state.clone())
-                .app_data(web::JsonConfig::default().limit(max_body).error_handler(|e, _| {
-                    let too_large = matches!(
-                        e,
-                        actix_web::error::JsonPayloadError::Overflow { .. }
-                            | actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
-                    );
-                    error::extractor_error(&e, too_large)
-                }))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(max_body)
+                        .error_handler(|e, _| error::json_error(&e)),
+                )
                 .app_data(web::PayloadConfig::default().limit(max_body))
                 .app_data(
                     web::QueryConfig::default()
@@ -94,50 +94,31 @@ impl ApiServer {
                     web::PathConfig::default()
                         .error_handler(|e, _| error::extractor_error(&e, false)),
                 )
-                .route("/", web::get().to(health::index))
-                .route("/health", web::get().to(health::health))
-                .route("/ready", web::get().to(health::ready))
-                .route("/metrics", web::get().to(metrics::metrics))
-                .route("/api/v1/openapi.json", web::get().to(openapi))
-                .service(
-                    web::scope("/api/v1")
-                        .wrap(from_fn(auth::guard))
-                        .route("/nodes", web::get().to(fleet::list_nodes))
-                        .route("/nodes/{id}", web::get().to(fleet::get_node))
-                        .route("/nodes/{id}", web::delete().to(fleet::revoke_node))
-                        .route("/nodes/{id}/pots/{pot_id}", web::put().to(fleet::put_desired))
-                        .route(
-                            "/nodes/{id}/pots/{pot_id}",
-                            web::delete().to(fleet::delete_desired),
-                        )
-                        .route("/honeypots", web::get().to(fleet::list_pots))
-                        .route(
-                            "/honeypots/{node_id}/{pot_id}/history",
-                            web::get().to(fleet::pot_history),
-                        )
-                        .route("/enrollments", web::post().to(fleet::enroll))
-                        .route("/enrollments", web::get().to(fleet::list_enrollments))
-                        .route("/enrollments/{id}/approve", web::post().to(fleet::approve))
-                        .route("/enrollments/{id}/reject", web::post().to(fleet::reject))
-                        .route("/nodes/{id}/commands", web::get().to(commands::of_node))
-                        .route("/nodes/{id}/commands", web::post().to(commands::send))
-                        .route("/commands/broadcast", web::post().to(commands::broadcast))
-                        .route("/commands/{id}", web::get().to(commands::get))
-                        .route("/events", web::get().to(events::events))
-                        .route("/stats", web::get().to(events::stats))
-                        .route("/stream/tickets", web::post().to(stream::ticket))
-                        .route("/stream", web::get().to(stream::stream))
-                        .route("/alerts", web::get().to(fleet::alerts))
-                        .route("/audit", web::get().to(fleet::audit))
-                        .default_service(web::to(not_found)),
-                )
+                .service(resource("/", vec![(Method::GET, web::to(health::index))]))
+                .service(resource(
+                    "/health",
+                    vec![(Method::GET, web::to(health::health))],
+                ))
+                .service(resource(
+                    "/ready",
+                    vec![(Method::GET, web::to(health::ready))],
+                ))
+                .service(resource(
+                    "/metrics",
+                    vec![(Method::GET, web::to(metrics::metrics))],
+                ))
+                .service(resource(
+                    "/api/v1/openapi.json",
+                    vec![(Method::GET, web::to(openapi))],
+                ))
+                .service(api_routes())
                 .default_service(web::to(not_found))
-            })
-            .workers(1)
-            .shutdown_timeout(5)
-            // A closed stream's client may still be reading what was buffered for it.
-            .client_disconnect_timeout(std::time::Duration::from_secs(10))
-            .disable_signals();
+        })
+        .workers(1)
+        .shutdown_timeout(5)
+        // A closed stream's client may still be reading what was buffered for it.
+        .client_disconnect_timeout(std::time::Duration::from_secs(10))
+        .disable_signals();
         let server = match tls {
             Some(tls) => server.listen_rustls_0_23(listener, Arc::unwrap_or_clone(tls))?,
             None => server.listen(listener)?,
@@ -165,6 +146,125 @@ async fn openapi() -> actix_web::HttpResponse {
     actix_web::HttpResponse::Ok()
         .content_type("application/json")
         .body(include_str!("openapi.json"))
+}
+
+/// Everything under `/api/v1/` but the OpenAPI document, behind the token guard.
+fn api_routes() -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    use Method as M;
+    web::scope("/api/v1")
+        .wrap(from_fn(auth::guard))
+        .service(resource(
+            "/nodes",
+            vec![(M::GET, web::to(fleet::list_nodes))],
+        ))
+        .service(resource(
+            "/nodes/{id}",
+            vec![
+                (M::GET, web::to(fleet::get_node)),
+                (M::DELETE, web::to(fleet::revoke_node)),
+            ],
+        ))
+        .service(resource(
+            "/nodes/{id}/pots/{pot_id}",
+            vec![
+                (M::PUT, web::to(fleet::put_desired)),
+                (M::DELETE, web::to(fleet::delete_desired)),
+            ],
+        ))
+        .service(resource(
+            "/honeypots",
+            vec![(M::GET, web::to(fleet::list_pots))],
+        ))
+        .service(resource(
+            "/honeypots/{node_id}/{pot_id}/history",
+            vec![(M::GET, web::to(fleet::pot_history))],
+        ))
+        .service(resource(
+            "/enrollments",
+            vec![
+                (M::GET, web::to(fleet::list_enrollments)),
+                (M::POST, web::to(fleet::enroll)),
+            ],
+        ))
+        .service(resource(
+            "/enrollments/{id}/approve",
+            vec![(M::POST, web::to(fleet::approve))],
+        ))
+        .service(resource(
+            "/enrollments/{id}/reject",
+            vec![(M::POST, web::to(fleet::reject))],
+        ))
+        .service(resource(
+            "/nodes/{id}/commands",
+            vec![
+                (M::GET, web::to(commands::of_node)),
+                (M::POST, web::to(commands::send)),
+            ],
+        ))
+        .service(resource(
+            "/commands/broadcast",
+            vec![(M::POST, web::to(commands::broadcast))],
+        ))
+        .service(resource(
+            "/commands/{id}",
+            vec![(M::GET, web::to(commands::get))],
+        ))
+        .service(resource("/events", vec![(M::GET, web::to(events::events))]))
+        .service(resource("/stats", vec![(M::GET, web::to(events::stats))]))
+        .service(resource(
+            "/stream/tickets",
+            vec![(M::POST, web::to(stream::ticket))],
+        ))
+        .service(resource("/stream", vec![(M::GET, web::to(stream::stream))]))
+        .service(resource("/alerts", vec![(M::GET, web::to(fleet::alerts))]))
+        .service(resource("/audit", vec![(M::GET, web::to(fleet::audit))]))
+        .default_service(web::to(not_found))
+}
+
+/// One path and the methods it serves. `HEAD` is served wherever `GET` is, by the same
+/// handler (actix-http sends the head without the body, RFC 9110 §9.3.2); any other method
+/// answers 405 `method_not_allowed` with an `Allow` header listing the methods served.
+fn resource(path: &str, routes: Vec<(Method, Route)>) -> Resource {
+    let mut allow: Vec<String> = Vec::new();
+    let mut resource = web::resource(path);
+    for (method, route) in routes {
+        let route = if method == Method::GET {
+            allow.extend(["GET".to_owned(), "HEAD".to_owned()]);
+            route.guard(guard::Any(guard::Get()).or(guard::Head()))
+        } else {
+            allow.push(method.to_string());
+            route.method(method)
+        };
+        resource = resource.route(route);
+    }
+    let allow = allow.join(", ");
+    resource.default_service(web::to(move |request: HttpRequest| {
+        let allow = allow.clone();
+        async move { method_not_allowed(&request, &allow) }
+    }))
+}
+
+fn method_not_allowed(request: &HttpRequest, allow: &str) -> HttpResponse {
+    let mut response = ApiError::new(
+        Code::MethodNotAllowed,
+        format!(
+            "{} is not allowed here; this path allows {allow}",
+            honeybee_protocol::error::sanitize(request.method().as_str(), 32)
+        ),
+    )
+    .error_response();
+    if let Ok(value) = HeaderValue::from_str(allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 async fn not_found(request: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {

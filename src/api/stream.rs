@@ -10,7 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use actix_ws::{CloseCode, CloseReason, Message};
 use futures_util::StreamExt;
 use honeybee_actors::feed::Change;
@@ -19,9 +20,10 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::auth::{self, TICKET_TTL};
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::event::write_event;
 use super::events::{EventFilters, EventMatch, ids_of};
+use super::handshake;
 use super::server::ApiState;
 use super::views;
 
@@ -48,15 +50,25 @@ pub async fn stream(
     state: web::Data<ApiState>,
     filters: web::Query<EventFilters>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    if let Err(why) = handshake::check(request.method(), request.headers()) {
+        let mut response = ApiError::invalid(why).error_response();
+        response.headers_mut().insert(
+            header::SEC_WEBSOCKET_VERSION,
+            header::HeaderValue::from_static(handshake::VERSION),
+        );
+        return Ok(response);
+    }
     let matching = filters.checked()?;
     let store = state.store.clone();
     let node_id = matching.node_id;
     let node_ids = web::block(move || ids_of(&store, node_id))
         .await
-        .map_err(super::error::ApiError::from)??;
+        .map_err(ApiError::from)??;
     let caller = auth::caller(&request)?;
     let feed = state.feed.subscribe();
-    let (response, session, messages) = actix_ws::handle(&request, body)?;
+    // The handshake was checked above; actix-ws checks the same rules.
+    let (response, session, messages) =
+        actix_ws::handle(&request, body).map_err(|e| ApiError::invalid(e.to_string()))?;
     actix_rt::spawn(serve(Client {
         session,
         messages,

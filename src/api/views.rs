@@ -21,9 +21,11 @@ pub fn ts(time: SystemTime) -> String {
 /// A time from a query parameter: RFC 3339, or unix seconds.
 pub fn parse_time(name: &str, text: &str) -> ApiResult<SystemTime> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        let secs: u64 = text
-            .parse()
-            .map_err(|_| ApiError::invalid(format!("{name}: out of range")))?;
+        let secs = super::error::u64_digits(text).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "{name}: unix seconds are a u64 in at most 20 decimal digits"
+            ))
+        })?;
         return Ok(UNIX_EPOCH + Duration::from_secs(secs.min(i64::MAX as u64 / 2)));
     }
     let t = Timestamp::parse_rfc3339(text).map_err(|e| {

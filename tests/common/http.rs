@@ -74,6 +74,18 @@ pub fn raw(
     parse(&response)
 }
 
+/// Sends `request` (head and body, as written) on a new connection; the answer.
+pub fn send_bytes(addr: SocketAddr, request: &[u8]) -> Answer {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    parse(&response)
+}
+
 fn parse(response: &[u8]) -> Answer {
     let split = response
         .windows(4)

@@ -151,12 +151,20 @@ pub struct CountNodes;
 pub struct NodeCounts {
     pub known: usize,
     pub connected: usize,
-    /// Nodes per status, in `NodeStatus::ALL` order.
-    pub by_status: Vec<(NodeStatus, usize)>,
+    /// Nodes per status, in `NodeStatus::ALL` order, split by connection: a node keeps its
+    /// last reported status after it disconnects (e.g. `Running` after a `NodeDrop`).
+    pub by_status: Vec<(NodeStatus, Connections)>,
     /// Alerts open now.
     pub alerts_open: usize,
     /// Pots per status, in `PotStatus::ALL` order.
     pots_by_status: Vec<(honeybee_protocol::PotStatus, usize)>,
+}
+
+/// Nodes of one status: how many are connected now and how many are not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Connections {
+    pub connected: usize,
+    pub disconnected: usize,
 }
 
 impl NodeCounts {
@@ -168,15 +176,23 @@ impl NodeCounts {
     pub fn of<'a>(nodes: impl Iterator<Item = &'a super::NodeRecord>) -> NodeCounts {
         use honeybee_protocol::PotStatus;
         let mut counts = NodeCounts {
-            by_status: NodeStatus::ALL.iter().map(|s| (*s, 0)).collect(),
+            by_status: NodeStatus::ALL
+                .iter()
+                .map(|s| (*s, Connections::default()))
+                .collect(),
             pots_by_status: PotStatus::ALL.iter().map(|s| (*s, 0)).collect(),
             ..NodeCounts::default()
         };
         for node in nodes {
             counts.known += 1;
-            counts.connected += usize::from(node.session.is_some());
-            if let Some(slot) = counts.by_status.iter_mut().find(|(s, _)| *s == node.status) {
-                slot.1 += 1;
+            let connected = node.session.is_some();
+            counts.connected += usize::from(connected);
+            if let Some((_, slot)) = counts.by_status.iter_mut().find(|(s, _)| *s == node.status) {
+                if connected {
+                    slot.connected += 1;
+                } else {
+                    slot.disconnected += 1;
+                }
             }
             for pot in node.pots.values() {
                 let status = pot.last.status();
