@@ -202,6 +202,8 @@ pub fn stats_text(stats: &Value) -> String {
         ("top_usernames", "USERNAME"),
         ("top_passwords", "PASSWORD"),
         ("top_commands", "COMMAND"),
+        ("top_downloads", "DOWNLOAD_URL"),
+        ("top_sha256", "SHA256"),
     ];
     for (key, header) in tops {
         let rows = items(stats, key)

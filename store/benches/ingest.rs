@@ -187,6 +187,8 @@ impl Universe {
             username: username.cloned(),
             password: password.cloned(),
             command: command.cloned(),
+            download_url: None,
+            sha256: None,
             data,
         }
     }

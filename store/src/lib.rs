@@ -32,6 +32,8 @@
 //!         username: Some("root".into()),
 //!         password: Some("123456".into()),
 //!         command: None,
+//!         download_url: None,
+//!         sha256: None,
 //!         data: r#"{"src_ip":"203.0.113.7"}"#.into(),
 //!     }])
 //!     .unwrap();

@@ -74,6 +74,7 @@ fn stats_as_sections_sorted_by_count() {
         "top_src_ips": [{"value": "203.0.113.7", "count": 9}],
         "top_usernames": [{"value": "root\u{1b}", "count": 2}],
         "top_passwords": [], "top_commands": [],
+        "top_downloads": [{"value": "http://x/a.sh", "count": 3}], "top_sha256": [],
         "per_hour": [{"hour": "2024-01-15T10:00:00Z", "count": 12}]});
     assert_eq!(
         stats_text(&stats),
@@ -91,6 +92,9 @@ fn stats_as_sections_sorted_by_count() {
          \n\
          USERNAME  COUNT\n\
          root\\x1b  2\n\
+         \n\
+         DOWNLOAD_URL   COUNT\n\
+         http://x/a.sh  3\n\
          \n\
          HOUR                  COUNT\n\
          2024-01-15T10:00:00Z  12\n"
