@@ -158,7 +158,7 @@ fn state_changing_requests_are_audited_with_who_and_from_where() {
 
 #[test]
 fn nodes_and_honeypots_with_their_history_and_filters() {
-    let core = start_core(TOKENS);
+    let core = start_core(&format!("{TOKENS}[alerts]\nreconnect_grace_secs = 0.2\n"));
     let api = Api::new(core.api_addr, READ);
     let big = u64::MAX - 6; // beyond 2^53: JavaScript needs node_id_str
     let mut node = FakeNode::connect(core.node_addr, big);
@@ -248,7 +248,8 @@ fn nodes_and_honeypots_with_their_history_and_filters() {
         404
     );
 
-    // A node that goes away is Unknown, with an alert; back, the alert clears.
+    // A node that goes away is Unknown, with an alert once its reconnect grace has passed;
+    // back, the alert clears.
     drop(other);
     wait_until(Duration::from_secs(5), "unknown alert", || {
         api.ok("/api/v1/alerts")["alerts"]

@@ -147,26 +147,26 @@ pub fn pots_table(document: &Value) -> String {
 
 pub fn alerts_table(document: &Value) -> String {
     let mut table = Table::new(&[
-        "ID",
+        "ALERT_ID",
         "TYPE",
+        "STATE",
         "NODE_ID",
+        "NODE_NAME",
         "POT_ID",
-        "RAISED_AT",
+        "OPENED_AT",
         "CLEARED_AT",
         "MESSAGE",
     ]);
     for alert in items(document, "alerts") {
-        let cleared = match alert.get("cleared_at") {
-            None | Some(Value::Null) => "open".to_owned(),
-            other => cell(other),
-        };
         table.row(vec![
-            field(alert, "id"),
+            field(alert, "alert_id"),
             field(alert, "type"),
+            field(alert, "state"),
             id_field(alert, "node_id"),
+            field(alert, "node_name"),
             field(alert, "pot_id"),
-            field(alert, "raised_at"),
-            cleared,
+            field(alert, "opened_at"),
+            field(alert, "cleared_at"),
             field(alert, "message"),
         ]);
     }

@@ -206,6 +206,31 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN download_url TEXT;
     ALTER TABLE events ADD COLUMN sha256 TEXT;
     ",
+    // 7: alerts as durable state (`alert.rs`): the alerts, their change log for followers, and
+    // the nodes a restarted Core waits for (connected, or lost within the reconnect grace).
+    // `alerts_cleared` serves both listings: the open ones (NULL) and the newest cleared.
+    "
+    CREATE TABLE alerts (
+        alert_id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        node_id INTEGER,
+        node_name TEXT,
+        pot_id TEXT,
+        message TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        cleared_at INTEGER,
+        cleared_seq INTEGER
+    );
+    CREATE INDEX alerts_cleared ON alerts (cleared_seq);
+    CREATE TABLE alert_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX alert_changes_alert ON alert_changes (alert_id);
+    ALTER TABLE nodes ADD COLUMN awaited INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -49,19 +49,22 @@ fn pots_as_a_table() {
 #[test]
 fn alerts_as_a_table() {
     let document = json!({"alerts": [
-        {"id": 3, "type": "pot_gave_up", "node_id": 7, "node_id_str": "7", "pot_id": "cowrie-01",
-         "message": "cowrie-01 failed 5 times in 600 s", "raised_at": "2024-01-15T10:30:00Z",
+        {"alert_id": 3, "type": "pot_gave_up", "state": "open", "node_id": 7, "node_id_str": "7",
+         "node_name": "edge\u{1b}", "pot_id": "cowrie-01",
+         "message": "cowrie-01 failed 5 times in 600 s", "opened_at": "2024-01-15T10:30:00Z",
          "cleared_at": null},
-        {"id": 1, "type": "disk_low", "message": "12 MB free",
-         "raised_at": "2024-01-14T10:00:00Z", "cleared_at": "2024-01-14T11:00:00Z"}
+        {"alert_id": 1, "type": "disk_low", "state": "cleared", "node_id": null,
+         "node_id_str": null, "node_name": null, "pot_id": null, "message": "12 MB free",
+         "opened_at": "2024-01-14T10:00:00Z", "cleared_at": "2024-01-14T11:00:00Z"}
     ]});
     assert_eq!(
         alerts_table(&document),
-        "ID  TYPE         NODE_ID  POT_ID     RAISED_AT             CLEARED_AT            MESSAGE\n\
-         3   pot_gave_up  7        cowrie-01  2024-01-15T10:30:00Z  open                  \
-         cowrie-01 failed 5 times in 600 s\n\
-         1   disk_low     -        -          2024-01-14T10:00:00Z  2024-01-14T11:00:00Z  \
-         12 MB free\n"
+        "ALERT_ID  TYPE         STATE    NODE_ID  NODE_NAME  POT_ID     OPENED_AT             \
+         CLEARED_AT            MESSAGE\n\
+         3         pot_gave_up  open     7        edge\\x1b   cowrie-01  2024-01-15T10:30:00Z  \
+         -                     cowrie-01 failed 5 times in 600 s\n\
+         1         disk_low     cleared  -        -          -          2024-01-14T10:00:00Z  \
+         2024-01-14T11:00:00Z  12 MB free\n"
     );
     assert_eq!(alerts_table(&json!({"alerts": []})), "No alerts.\n");
 }
