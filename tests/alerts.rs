@@ -182,6 +182,20 @@ fn a_node_lost_past_the_grace_raises_one_node_unknown_that_clears_when_it_return
         (alert_id, &json!("cleared"))
     );
     assert!(metrics(&api).contains("honeybee_alerts_open 0"));
+    // `limit` bounds the cleared ones listed; open ones are always all listed.
+    assert_eq!(api.ok("/api/v1/alerts?limit=0")["alerts"], json!([]));
+    assert_eq!(
+        api.ok("/api/v1/alerts?limit=1")["alerts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    for bad in ["limit=10001", "limit=-1", "limit=many", "colour=red"] {
+        let answer = api.get(&format!("/api/v1/alerts?{bad}"));
+        assert_eq!(answer.status, 400, "{bad}: {}", answer.text());
+        assert_eq!(answer.code(), "invalid_request", "{bad}");
+    }
 }
 
 #[test]

@@ -108,7 +108,7 @@ impl Registry {
         let node_name = key
             .node_id
             .and_then(|id| self.nodes.get(&id))
-            .map(|n| honeybee_protocol::error::sanitize(&n.node_name, 128));
+            .map(|n| n.node_name.clone());
         if let Some(alert) = self
             .alerts
             .raise(key, node_name, message, crate::clock::now())
