@@ -976,6 +976,26 @@ fn core_alerts_show_a_failed_node() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["type"] == "node_failed")
+            .any(|a| a["type"] == "node_failed" && a["state"] == "open")
+    );
+    // --limit reaches the API (it bounds the cleared alerts listed).
+    let none_cleared = hb(
+        dir.path(),
+        &["alerts", "--limit", "0", "--json", "--api", &url],
+        Some(TOKEN),
+    );
+    assert_eq!(none_cleared.code, 0, "{}", none_cleared.stderr);
+    let too_many = hb(
+        dir.path(),
+        &["alerts", "--limit", "10001", "--api", &url],
+        Some(TOKEN),
+    );
+    assert_eq!(too_many.code, 1);
+    assert!(
+        too_many
+            .stderr
+            .contains("limit must be between 0 and 10000"),
+        "{}",
+        too_many.stderr
     );
 }

@@ -61,9 +61,13 @@ pub fn pots(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn alerts(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub fn alerts(limit: Option<u32>, api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
+    let query: Vec<(&str, String)> = limit
+        .map(|n| ("limit", n.to_string()))
+        .into_iter()
+        .collect();
     let reply = with_api(api, config, async |api| {
-        api.get("/api/v1/alerts", &[]).await
+        api.get("/api/v1/alerts", &query).await
     })?;
     show(api.json, &reply, alerts_table);
     Ok(ExitCode::SUCCESS)
