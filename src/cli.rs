@@ -93,8 +93,11 @@ pub enum Command {
     Send(send::SendArgs),
     /// Event statistics.
     Stats(fleet::StatsArgs),
-    /// Open and recent alerts.
+    /// Open and recent alerts: every open one, then the most recently cleared.
     Alerts {
+        /// At most this many cleared alerts (the API's default is 500, its maximum 10000).
+        #[arg(long)]
+        limit: Option<u32>,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -167,7 +170,7 @@ pub fn run(
         | Command::Reject { api, .. }
         | Command::Revoke { api, .. }
         | Command::Pots { api }
-        | Command::Alerts { api } => api.config.as_deref(),
+        | Command::Alerts { api, .. } => api.config.as_deref(),
     };
     let config = match load(config_path) {
         Ok(config) => config,
@@ -185,7 +188,7 @@ pub fn run(
         Command::Events(args) => events::run(&args, &config),
         Command::Send(args) => send::run(&args, &config),
         Command::Stats(args) => fleet::stats(&args, &config),
-        Command::Alerts { api } => fleet::alerts(&api, &config),
+        Command::Alerts { limit, api } => fleet::alerts(limit, &api, &config),
     };
     match result {
         Ok(code) => code,

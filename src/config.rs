@@ -27,6 +27,7 @@ pub struct Config {
     pub commands: CommandsConfig,
     pub pots: PotsConfig,
     pub nodes: NodesConfig,
+    pub alerts: AlertsConfig,
     pub fleet: FleetConfig,
     pub export: ExportConfig,
     pub logging: LoggingConfig,
@@ -137,6 +138,13 @@ pub struct NodesConfig {
     pub restart: RestartPolicy,
     pub max_restarts: u32,
     pub restart_window: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertsConfig {
+    /// `alerts.reconnect_grace_secs`: a lost node that is back within this long raises no
+    /// `node_unknown` alert (zero = the alert opens as soon as the node is lost).
+    pub reconnect_grace: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -29,6 +29,7 @@ use crate::api::server::{ApiServer, ApiState};
 use crate::config::{self, Config};
 use crate::net::{self, FdLimit, TlsError};
 use crate::storage::{Storage, StorageError};
+use honeybee_actors::alerts::{Alert, AlertBook};
 use honeybee_actors::counters::Counters;
 use honeybee_actors::feed::{Change, EVENTS_PER_CHANGE, Feed};
 use honeybee_actors::policy::FleetFile;
@@ -158,6 +159,7 @@ impl Core {
         )
         .with_outputs(feed.clone(), Arc::clone(&counters))
         .with_command_ids_after(last_command_id)
+        .with_alerts(alert_book(&storage)?, config.alerts.reconnect_grace)
         .with_desired_state(keep_settings(config), fleet_desired, overrides)
         .with_holds(holds)
         .start();
@@ -593,6 +595,23 @@ fn settle_unfinished_commands(storage: &Storage) -> Result<(), StorageError> {
         storage.writer().upsert_command(row)?;
     }
     Ok(())
+}
+
+/// The registry's alert book: the stored open alerts, ids continuing after the largest stored.
+fn alert_book(storage: &Storage) -> Result<AlertBook, StorageError> {
+    let last_id = storage.store.last_alert_id()?;
+    let open = storage.store.open_alerts()?.into_iter().filter_map(|row| {
+        let (id, kind) = (row.alert_id, row.kind.clone());
+        let alert = Alert::from_row(row);
+        if alert.is_none() {
+            log::warn!(
+                "Stored alert {id} has a type this build does not know ({kind:?}); it stays \
+                 open in the store."
+            );
+        }
+        alert
+    });
+    Ok(AlertBook::restore(last_id, open))
 }
 
 /// The fleet file's desired state, checked against `pots.allowed_sources`.

@@ -102,7 +102,8 @@ impl Storage {
     }
 
     /// Watches free space under `dir` until `stop`: below `min_free_mb` the ingest path counts
-    /// as full (sessions stop reading events) and an error is logged until space returns.
+    /// as full (sessions stop reading events) and an error is logged until space returns. The
+    /// first check also clears a `disk_low` alert a previous process left open.
     pub async fn watch_disk(
         disk_low: Arc<AtomicBool>,
         dir: std::path::PathBuf,
@@ -112,6 +113,7 @@ impl Storage {
     ) {
         let key = AlertKey::core(AlertKind::DiskLow);
         let min_free = min_free_mb.saturating_mul(1 << 20);
+        let mut first = true;
         loop {
             let low = match free_disk_bytes(&dir) {
                 Ok(free) => free < min_free,
@@ -135,16 +137,19 @@ impl Storage {
                         dir.display()
                     )),
                 });
-            } else if !low && was_low {
+            } else if !low && (was_low || first) {
                 alerts.do_send(CoreAlert {
                     key: key.clone(),
                     message: None,
                 });
-                log::info!(
-                    "Disk space under {} recovered; reading events again.",
-                    dir.display()
-                );
+                if was_low {
+                    log::info!(
+                        "Disk space under {} recovered; reading events again.",
+                        dir.display()
+                    );
+                }
             }
+            first = false;
             tokio::select! {
                 _ = tokio::time::sleep(DISK_CHECK_EVERY) => {}
                 _ = stop.wait_for(|stopping| *stopping) => return,

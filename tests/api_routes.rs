@@ -158,7 +158,7 @@ fn state_changing_requests_are_audited_with_who_and_from_where() {
 
 #[test]
 fn nodes_and_honeypots_with_their_history_and_filters() {
-    let core = start_core(TOKENS);
+    let core = start_core(&format!("{TOKENS}[alerts]\nreconnect_grace_secs = 0.2\n"));
     let api = Api::new(core.api_addr, READ);
     let big = u64::MAX - 6; // beyond 2^53: JavaScript needs node_id_str
     let mut node = FakeNode::connect(core.node_addr, big);
@@ -248,7 +248,8 @@ fn nodes_and_honeypots_with_their_history_and_filters() {
         404
     );
 
-    // A node that goes away is Unknown, with an alert; back, the alert clears.
+    // A node that goes away is Unknown, with an alert once its reconnect grace has passed;
+    // back, the alert clears.
     drop(other);
     wait_until(Duration::from_secs(5), "unknown alert", || {
         api.ok("/api/v1/alerts")["alerts"]
@@ -359,6 +360,128 @@ fn events_pages_filters_and_stats() {
             .as_str()
             .unwrap()
             .ends_with('Z')
+    );
+}
+
+const SHA_A: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const SHA_B: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+
+#[test]
+fn downloads_are_event_fields_statistics_and_exported() {
+    let core = start_core(&format!(
+        "{TOKENS}[export]\njsonl = \"{{dir}}/events.jsonl\"\n"
+    ));
+    let api = Api::new(core.api_addr, READ);
+    let mut node = FakeNode::connect(core.node_addr, 9);
+    node.register("edge-dl");
+    let mut other = FakeNode::connect(core.node_addr, 10);
+    other.register("edge-other");
+    let download = |url: &str, shasum: &str| {
+        json!({"src_ip": "203.0.113.5", "url": url, "shasum": shasum,
+            "outfile": format!("var/lib/cowrie/downloads/{shasum}"), "destfile": "/tmp/x"})
+    };
+    let upper = SHA_A.to_ascii_uppercase();
+    for (url, shasum) in [
+        ("http://198.51.100.4/a.sh", SHA_A),
+        ("http://198.51.100.4/a.sh", upper.as_str()),
+        ("http://198.51.100.4/b.sh", SHA_B),
+    ] {
+        node.send(event(
+            9,
+            "cowrie-01",
+            "cowrie.session.file_download",
+            download(url, shasum),
+        ));
+    }
+    node.send(event(
+        9,
+        "cowrie-01",
+        "cowrie.session.file_upload",
+        json!({"sha256": SHA_B, "filename": "up"}),
+    ));
+    node.send(event(
+        9,
+        "cowrie-01",
+        "cowrie.login.failed",
+        json!({"username": "root"}),
+    ));
+    other.send(event(
+        10,
+        "cowrie-01",
+        "cowrie.session.file_download",
+        download("http://192.0.2.9/c", SHA_B),
+    ));
+    wait_until(Duration::from_secs(5), "6 events stored", || {
+        api.ok("/api/v1/stats")["total_events"] == 6
+    });
+
+    let events = api.ok("/api/v1/events?node_id=9")["events"].clone();
+    let fields: Vec<(Value, Value)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["download_url"].clone(), e["sha256"].clone()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            (json!("http://198.51.100.4/a.sh"), json!(SHA_A)),
+            (json!("http://198.51.100.4/a.sh"), json!(SHA_A)),
+            (json!("http://198.51.100.4/b.sh"), json!(SHA_B)),
+            (Value::Null, json!(SHA_B)),
+            (Value::Null, Value::Null),
+        ]
+    );
+    let login = &events[4];
+    assert!(
+        login.get("download_url").is_some() && login.get("sha256").is_some(),
+        "{login}"
+    );
+
+    let fleet = api.ok("/api/v1/stats");
+    assert_eq!(
+        fleet["top_downloads"],
+        json!([{"value": "http://198.51.100.4/a.sh", "count": 2},
+            {"value": "http://192.0.2.9/c", "count": 1},
+            {"value": "http://198.51.100.4/b.sh", "count": 1}])
+    );
+    assert_eq!(
+        fleet["top_sha256"],
+        json!([{"value": SHA_B, "count": 3}, {"value": SHA_A, "count": 2}])
+    );
+    let one = api.ok("/api/v1/stats?node_id=9");
+    assert_eq!(
+        one["top_downloads"],
+        json!([{"value": "http://198.51.100.4/a.sh", "count": 2},
+            {"value": "http://198.51.100.4/b.sh", "count": 1}])
+    );
+    assert_eq!(
+        one["top_sha256"],
+        json!([{"value": SHA_B, "count": 2}, {"value": SHA_A, "count": 2}])
+    );
+
+    drop((node, other));
+    let dir = core.stop();
+    let lines: Vec<Value> = std::fs::read_to_string(dir.path().join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    let first = lines
+        .iter()
+        .filter(|l| l["node_id"] == 9)
+        .min_by_key(|l| l["id"].as_u64())
+        .unwrap();
+    assert_eq!(first["download_url"], "http://198.51.100.4/a.sh");
+    assert_eq!(first["sha256"], SHA_A);
+    let login = lines
+        .iter()
+        .find(|l| l["event_type"] == "cowrie.login.failed")
+        .unwrap();
+    assert_eq!(
+        (&login["download_url"], &login["sha256"]),
+        (&Value::Null, &Value::Null)
     );
 }
 

@@ -342,9 +342,10 @@ fn nodes_are_a_table_with_hostile_text_escaped() {
 
 #[test]
 fn json_prints_the_document_as_sent_but_terminal_safe() {
-    let alerts = json!({"alerts": [{"id": 1, "type": "node_failed", "node_id": 7,
-        "node_id_str": "7", "message": "node 7 (x\u{9b}31m) reports Failed",
-        "raised_at": "2024-01-15T10:30:00Z", "cleared_at": null}]});
+    let alerts = json!({"alerts": [{"alert_id": 1, "type": "node_failed", "state": "open",
+        "node_id": 7, "node_id_str": "7", "node_name": "x", "pot_id": null,
+        "message": "node 7 (x\u{9b}31m) reports Failed",
+        "opened_at": "2024-01-15T10:30:00Z", "cleared_at": null}]});
     let body = alerts.to_string();
     assert!(body.contains('\u{9b}'), "serde_json leaves C1 controls raw");
     let stub = Stub::start(move |_| Answer::Json(200, body.clone()));
@@ -975,6 +976,26 @@ fn core_alerts_show_a_failed_node() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["type"] == "node_failed")
+            .any(|a| a["type"] == "node_failed" && a["state"] == "open")
+    );
+    // --limit reaches the API (it bounds the cleared alerts listed).
+    let none_cleared = hb(
+        dir.path(),
+        &["alerts", "--limit", "0", "--json", "--api", &url],
+        Some(TOKEN),
+    );
+    assert_eq!(none_cleared.code, 0, "{}", none_cleared.stderr);
+    let too_many = hb(
+        dir.path(),
+        &["alerts", "--limit", "10001", "--api", &url],
+        Some(TOKEN),
+    );
+    assert_eq!(too_many.code, 1);
+    assert!(
+        too_many
+            .stderr
+            .contains("limit must be between 0 and 10000"),
+        "{}",
+        too_many.stderr
     );
 }

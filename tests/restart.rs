@@ -223,7 +223,10 @@ fn no_ack_is_written_before_the_step_is_stored() {
     registration["NodeRegistration"]["totp_code"] = code_for(&key, step).into();
     node.send(registration);
     let frames = node.expect_closed();
-    assert!(frames.is_empty(), "nothing before the store commits: {frames:?}");
+    assert!(
+        frames.is_empty(),
+        "nothing before the store commits: {frames:?}"
+    );
     assert!(
         asked.elapsed() >= Duration::from_secs(4),
         "closed after {:?}",
@@ -232,6 +235,12 @@ fn no_ack_is_written_before_the_step_is_stored() {
 
     db.execute_batch("COMMIT").unwrap();
     let node = (8101, "edge-s");
-    expect_ack_of(core.node_addr, node, &key, step, "AUTHENTICATION_FAILED: replayed");
+    expect_ack_of(
+        core.node_addr,
+        node,
+        &key,
+        step,
+        "AUTHENTICATION_FAILED: replayed",
+    );
     expect_ack_of(core.node_addr, node, &key, step + 1, "accepted");
 }

@@ -2,6 +2,7 @@
 //! [`Admission`] decision point), routes commands and reports, answers fleet queries, and
 //! supervises the pot actors. Nothing else holds fleet state; everything reaches it by message.
 
+mod alerting;
 mod churn;
 mod commands;
 mod keep;
@@ -93,7 +94,10 @@ pub struct Registry {
     /// Live changes for the stream.
     feed: Feed,
     counters: Arc<Counters>,
+    /// The open alerts (rebuilt from the store at start).
     alerts: AlertBook,
+    /// Announcing alerts once durable, and the reconnect grace of lost nodes.
+    alerting: alerting::Alerting,
     /// Every command sent or waiting to be sent to a node.
     commands: commands::Tracker,
     /// The domain supervision: pot and node guards, desired state, reconciliation.
@@ -109,7 +113,8 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// A registry starting from the stored `fleet` (every node disconnected).
+    /// A registry starting from the stored `fleet` (every node disconnected; those that were
+    /// awaited when the previous process stopped get the reconnect grace once it starts).
     pub fn new(
         settings: RegistrySettings,
         admission: Box<dyn Admission>,
@@ -127,6 +132,12 @@ impl Registry {
                     .map(move |id| (*id, primary))
             })
             .collect();
+        let awaited = fleet
+            .nodes
+            .iter()
+            .filter(|n| n.node.awaited)
+            .map(|n| n.node.node_id)
+            .collect();
         let nodes = persist::records_from(fleet, &settings.supervision);
         Registry {
             settings,
@@ -140,6 +151,7 @@ impl Registry {
             feed: Feed::default(),
             counters: Arc::default(),
             alerts: AlertBook::default(),
+            alerting: alerting::Alerting::awaiting(awaited),
             commands: commands::Tracker::default(),
             keep: keep::Keep::default(),
         }
@@ -152,23 +164,15 @@ impl Registry {
         self
     }
 
-    /// Raises an alert (once per condition): logged, kept for the API, pushed to the stream.
+    /// Raises an alert (once per condition): stored, then logged and pushed to the stream
+    /// once durable (`registry/alerting.rs`).
     fn raise_alert(&mut self, key: AlertKey, message: String) {
-        if let Some(alert) = self.alerts.raise(key, message, crate::clock::now()) {
-            log::warn!("ALERT {}: {}", alert.key.kind.as_str(), alert.message);
-            self.feed.publish(Change::Alert(alert));
-        }
+        self.open_alert(key, message);
     }
 
+    /// Clears the open alert of a condition, if any (stored, then announced).
     fn clear_alert(&mut self, key: &AlertKey) {
-        if let Some(alert) = self.alerts.clear(key, crate::clock::now()) {
-            log::info!(
-                "Alert cleared ({}): {}",
-                alert.key.kind.as_str(),
-                alert.message
-            );
-            self.feed.publish(Change::Alert(alert));
-        }
+        self.close_alert(key);
     }
 
     /// A node's view with what the identity book and the alerts know of it.
@@ -195,14 +199,11 @@ impl Registry {
         } else {
             self.clear_alert(&failed);
         }
-        let unknown = AlertKey::node(AlertKind::NodeUnknown, node_id);
-        if status == NodeStatus::Unknown && !connected {
-            self.raise_alert(
-                unknown,
-                format!("node {node_id} ({name}) is Unknown: its connection was lost"),
-            );
-        } else if connected {
-            self.clear_alert(&unknown);
+        // A lost node's alert waits for the reconnect grace; a connected one is back.
+        if connected {
+            self.node_back(node_id);
+        } else if status == NodeStatus::Unknown {
+            self.node_lost(node_id);
         }
         if self.feed.listened()
             && let Some(node) = self.nodes.get(&node_id)
@@ -429,6 +430,7 @@ impl Actor for Registry {
         if !self.keep.settings.silence.is_zero() {
             ctx.run_later(Duration::from_millis(100), Self::watch_silence);
         }
+        self.start_alerting(ctx);
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -652,18 +654,30 @@ impl Handler<SessionEnded> for Registry {
             return;
         };
         node.session = None;
-        let now = crate::clock::now();
-        if msg.reason != EndReason::NodeDrop
-            && let Some(change) = node.set_status(NodeStatus::Unknown, now)
-        {
-            queued(persist::node_status(&self.store, node_id, &change));
-        }
-        queued(self.store.upsert_node(persist::node_row(node)));
         let reason = msg.reason;
         self.churn_line(Churn::Disconnected, ctx, || {
             format!("Node {node_id} disconnected ({reason}).")
         });
+        if self.shutting_down || reason == EndReason::Shutdown {
+            // The Core is going down, not the node: no status change, no alert raised or
+            // cleared, and its stored record stays `awaited`, so the next start gives it the
+            // reconnect grace.
+            self.commands_on_session_end(node_id, ctx);
+            return;
+        }
+        if reason != EndReason::NodeDrop
+            && let Some(node) = self.nodes.get_mut(&node_id)
+            && let Some(change) = node.set_status(NodeStatus::Unknown, crate::clock::now())
+        {
+            queued(persist::node_status(&self.store, node_id, &change));
+        }
+        // Starts its reconnect grace (or opens its alert at once without one) before its
+        // record is stored, so the record says whether the Core still awaits it.
         self.node_changed(node_id);
+        if let Some(node) = self.nodes.get(&node_id) {
+            queued(self.store.upsert_node(persist::node_row(node)));
+        }
+        self.arm_grace_timer(ctx);
         self.commands_on_session_end(node_id, ctx);
         self.keep_on_session_end(node_id, ctx);
     }
@@ -898,6 +912,7 @@ impl Handler<InjectFault> for Registry {
 impl Handler<ListAlerts> for Registry {
     type Result = Vec<crate::alerts::Alert>;
 
+    /// The open alerts as the registry holds them, oldest first (announced or not yet).
     fn handle(&mut self, _: ListAlerts, _: &mut Context<Self>) -> Self::Result {
         self.alerts.list()
     }

@@ -21,6 +21,8 @@ struct EventJson<'a> {
     username: Option<&'a str>,
     password: Option<&'a str>,
     command: Option<&'a str>,
+    download_url: Option<&'a str>,
+    sha256: Option<&'a str>,
     data: &'a RawValue,
 }
 
@@ -41,6 +43,8 @@ pub fn write_event(out: &mut Vec<u8>, event: &StoredEvent) {
         username: event.username.as_deref(),
         password: event.password.as_deref(),
         command: event.command.as_deref(),
+        download_url: event.download_url.as_deref(),
+        sha256: event.sha256.as_deref(),
         // The store keeps `data` as the JSON object text that was checked when it arrived.
         data: serde_json::from_str(&event.data).unwrap_or(RawValue::NULL),
     };
@@ -74,6 +78,8 @@ mod tests {
             username: Some("root".into()),
             password: None,
             command: None,
+            download_url: Some("http://198.51.100.4/x.sh".into()),
+            sha256: None,
             data: r#"{"a":[1,{"b":null}]}"#.into(),
         };
         let mut out = Vec::new();
@@ -88,6 +94,7 @@ mod tests {
                 "timestamp": "2024-01-15T10:30:00Z", "timestamp_source": "core",
                 "received_at": "2024-01-15T10:30:00.123456Z", "src_ip": "203.0.113.7",
                 "username": "root", "password": null, "command": null,
+                "download_url": "http://198.51.100.4/x.sh", "sha256": null,
                 "data": {"a": [1, {"b": null}]}
             })
         );

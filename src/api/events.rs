@@ -197,6 +197,8 @@ pub async fn stats(state: web::Data<ApiState>, filters: web::Query<StatsFilters>
         "top_usernames": top(&stats.top_usernames),
         "top_passwords": top(&stats.top_passwords),
         "top_commands": top(&stats.top_commands),
+        "top_downloads": top(&stats.top_downloads),
+        "top_sha256": top(&stats.top_sha256),
         "per_hour": per_hour,
     })))
 }

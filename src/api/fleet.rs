@@ -5,11 +5,10 @@ use actix_web::{HttpResponse, web};
 use honeybee_actors::admission::{IdentityOp, IdentityOpDone, IdentityOpError};
 use honeybee_actors::policy::{DesiredPot, RestartPolicy};
 use honeybee_actors::registry::{
-    DesiredError, GetNode, ListAlerts, ListIdentities, ListNodes, ListPots, Operate, PotHistory,
-    SetDesired,
+    DesiredError, GetNode, ListIdentities, ListNodes, ListPots, Operate, PotHistory, SetDesired,
 };
 use honeybee_protocol::{NodeStatus, validate};
-use honeybee_store::IdentityState;
+use honeybee_store::{CLEARED_ALERTS_KEPT, IdentityState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -234,14 +233,26 @@ pub async fn reject(state: web::Data<ApiState>, id: web::Path<String>) -> ApiRes
     Ok(HttpResponse::Ok().json(views::with_node_id(node_id, json!({"state": "revoked"}))))
 }
 
-pub async fn alerts(state: web::Data<ApiState>) -> ApiResult {
-    let alerts: Vec<Value> = state
-        .registry
-        .send(ListAlerts)
-        .await?
-        .iter()
-        .map(views::alert)
-        .collect();
+/// Cleared alerts listed when `limit` is not given.
+const CLEARED_LISTED: usize = 500;
+
+/// `GET /api/v1/alerts?limit=N`: every open alert (oldest first), then the `N` (default 500)
+/// most recently cleared, from the store.
+pub async fn alerts(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiResult {
+    let limit = query.limit.unwrap_or(CLEARED_LISTED);
+    if limit > CLEARED_ALERTS_KEPT {
+        return Err(ApiError::invalid(format!(
+            "limit must be between 0 and {CLEARED_ALERTS_KEPT}"
+        )));
+    }
+    // Alert changes are queued to the store in order; flushing first shows the newest.
+    let (writer, store) = (state.writer.clone(), state.store.clone());
+    let rows = web::block(move || {
+        writer.flush()?;
+        store.alerts(limit)
+    })
+    .await??;
+    let alerts: Vec<Value> = rows.iter().map(views::alert_row).collect();
     Ok(HttpResponse::Ok().json(json!({ "alerts": alerts })))
 }
 

@@ -8,7 +8,7 @@ use honeybee_actors::commands::CommandView;
 use honeybee_actors::policy::{DesiredPot, RestartPolicy};
 use honeybee_actors::registry::{NodeDetail, NodeView, PotView};
 use honeybee_protocol::{NodeId, Timestamp};
-use honeybee_store::CommandRow;
+use honeybee_store::{AlertRow, CommandRow};
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
@@ -134,16 +134,27 @@ pub fn node_detail(detail: &NodeDetail) -> Value {
     out
 }
 
+/// An alert as the stream pushes it (the same shape as [`alert_row`]).
 pub fn alert(alert: &Alert) -> Value {
+    alert_row(&alert.to_row())
+}
+
+/// An alert in CORE.md's shape, the same in the API, on the stream and in every output:
+/// `{alert_id, type, state, node_id, node_id_str, node_name, pot_id, message, opened_at,
+/// cleared_at}`, with `null` for what does not apply (a Core alert has no node; an open one is
+/// not cleared).
+pub fn alert_row(row: &AlertRow) -> Value {
     json!({
-        "id": alert.id,
-        "type": alert.key.kind.as_str(),
-        "node_id": alert.key.node_id,
-        "node_id_str": alert.key.node_id.map(|id| id.to_string()),
-        "pot_id": alert.key.pot_id,
-        "message": alert.message,
-        "raised_at": ts(alert.raised_at),
-        "cleared_at": alert.cleared_at.map(ts),
+        "alert_id": row.alert_id,
+        "type": row.kind,
+        "state": row.state().as_str(),
+        "node_id": row.node_id,
+        "node_id_str": row.node_id.map(|id| id.to_string()),
+        "node_name": row.node_name,
+        "pot_id": row.pot_id,
+        "message": row.message,
+        "opened_at": ts(row.opened_at),
+        "cleared_at": row.cleared_at.map(ts),
     })
 }
 

@@ -101,6 +101,8 @@ pub fn events_table(document: &Value) -> String {
         "USERNAME",
         "PASSWORD",
         "COMMAND",
+        "DOWNLOAD_URL",
+        "SHA256",
     ]);
     for event in items(document, "events") {
         table.row(vec![
@@ -113,6 +115,8 @@ pub fn events_table(document: &Value) -> String {
             field(event, "username"),
             field(event, "password"),
             field(event, "command"),
+            field(event, "download_url"),
+            field(event, "sha256"),
         ]);
     }
     if table.is_empty() {
@@ -136,6 +140,8 @@ pub fn event_line(event: &Value) -> String {
         ("username", "user"),
         ("password", "pass"),
         ("command", "cmd"),
+        ("download_url", "url"),
+        ("sha256", "sha256"),
     ] {
         if let Some(value) = event[key].as_str() {
             line.push_str(&format!("  {label}={}", escape(value)));
@@ -235,7 +241,8 @@ mod tests {
             "event_type": "cowrie.login.failed", "timestamp": "2024-01-15T10:30:00Z",
             "timestamp_source": "node", "received_at": "2024-01-15T10:30:00.123456Z",
             "src_ip": "203.0.113.7", "username": "root\r\n", "password": "\u{1b}[2J",
-            "command": null, "data": {}})
+            "command": null, "download_url": "http://x/\u{1b}[5m", "sha256": "ab12",
+            "data": {}})
     }
 
     #[test]
@@ -243,7 +250,8 @@ mod tests {
         assert_eq!(
             event_line(&hostile()),
             "2024-01-15T10:30:00.123456Z  edge\\x1b]0;owned\\x07  cowrie-01  \
-             cowrie.login.failed  src=203.0.113.7  user=root\\r\\n  pass=\\x1b[2J\n"
+             cowrie.login.failed  src=203.0.113.7  user=root\\r\\n  pass=\\x1b[2J  \
+             url=http://x/\\x1b[5m  sha256=ab12\n"
         );
     }
 

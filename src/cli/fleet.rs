@@ -61,9 +61,13 @@ pub fn pots(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn alerts(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub fn alerts(limit: Option<u32>, api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
+    let query: Vec<(&str, String)> = limit
+        .map(|n| ("limit", n.to_string()))
+        .into_iter()
+        .collect();
     let reply = with_api(api, config, async |api| {
-        api.get("/api/v1/alerts", &[]).await
+        api.get("/api/v1/alerts", &query).await
     })?;
     show(api.json, &reply, alerts_table);
     Ok(ExitCode::SUCCESS)
@@ -147,26 +151,26 @@ pub fn pots_table(document: &Value) -> String {
 
 pub fn alerts_table(document: &Value) -> String {
     let mut table = Table::new(&[
-        "ID",
+        "ALERT_ID",
         "TYPE",
+        "STATE",
         "NODE_ID",
+        "NODE_NAME",
         "POT_ID",
-        "RAISED_AT",
+        "OPENED_AT",
         "CLEARED_AT",
         "MESSAGE",
     ]);
     for alert in items(document, "alerts") {
-        let cleared = match alert.get("cleared_at") {
-            None | Some(Value::Null) => "open".to_owned(),
-            other => cell(other),
-        };
         table.row(vec![
-            field(alert, "id"),
+            field(alert, "alert_id"),
             field(alert, "type"),
+            field(alert, "state"),
             id_field(alert, "node_id"),
+            field(alert, "node_name"),
             field(alert, "pot_id"),
-            field(alert, "raised_at"),
-            cleared,
+            field(alert, "opened_at"),
+            field(alert, "cleared_at"),
             field(alert, "message"),
         ]);
     }
@@ -202,6 +206,8 @@ pub fn stats_text(stats: &Value) -> String {
         ("top_usernames", "USERNAME"),
         ("top_passwords", "PASSWORD"),
         ("top_commands", "COMMAND"),
+        ("top_downloads", "DOWNLOAD_URL"),
+        ("top_sha256", "SHA256"),
     ];
     for (key, header) in tops {
         let rows = items(stats, key)

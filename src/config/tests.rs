@@ -97,6 +97,9 @@ fn defaults() -> Config {
             max_restarts: 3,
             restart_window: secs(3600),
         },
+        alerts: AlertsConfig {
+            reconnect_grace: secs(30),
+        },
         fleet: FleetConfig { file: None },
         export: ExportConfig { jsonl: None },
         logging: LoggingConfig {
@@ -200,6 +203,8 @@ allowed_sources = ["https://github.com/honeybee-pots/"]
 restart = "on-failure"
 max_restarts = 9
 restart_window_secs = 1.5
+[alerts]
+reconnect_grace_secs = 0.25
 [fleet]
 file = "conf/fleet.toml"
 [export]
@@ -284,6 +289,7 @@ fn every_key_is_read_from_toml() {
         max_restarts: 9,
         restart_window: ms(1500),
     };
+    want.alerts.reconnect_grace = ms(250);
     want.fleet.file = Some("conf/fleet.toml".into());
     want.export.jsonl = Some("events.jsonl".into());
     want.logging.level = "warn,honeybee_actors=debug".into();
@@ -329,6 +335,7 @@ fn environment_overrides() {
         ("", &[("HONEYBEE__TLS__ENABLED", "0"), ("HONEYBEE__TLS__CLIENT_CA", "")], |_| {}),
         ("", &[("HONEYBEE__PROTOCOL__HEARTBEAT_TIMEOUT_SECS", "0.2")], |c| c.protocol.heartbeat_timeout = Duration::from_millis(200)),
         ("", &[("HONEYBEE__AUTH__LOCKOUT_SECS", "7")], |c| c.auth.lockout = Duration::from_secs(7)),
+        ("", &[("HONEYBEE__ALERTS__RECONNECT_GRACE_SECS", "0")], |c| c.alerts.reconnect_grace = Duration::ZERO),
         ("", &[("HONEYBEE__STORAGE__COMMIT_INTERVAL_MS", "10")], |c| c.storage.commit_interval = Duration::from_millis(10)),
         ("", &[("HONEYBEE__AUTH__TOTP_EXEMPT", " edge-1, edge-2,,")], |c| c.auth.totp_exempt = vec!["edge-1".into(), "edge-2".into()]),
         ("", &[("HONEYBEE__AUTH__TOTP_EXEMPT", r#"["a,b", "c"]"#)], |c| c.auth.totp_exempt = vec!["a,b".into(), "c".into()]),
@@ -477,6 +484,11 @@ fn seconds() {
         ("[auth]\nlockout_secs = 1e10", &[], "auth.lockout_secs: must be at most 1000000000 seconds, got 10000000000.0"),
         ("[auth]\nlockout_secs = inf", &[], "auth.lockout_secs: must be at most 1000000000 seconds, got inf"),
         ("[pots]\nsilence_alert_secs = 1000000001", &[], "pots.silence_alert_secs: must be at most 1000000000 seconds, got 1000000001"),
+        ("[alerts]\nreconnect_grace_secs = -1", &[], "alerts.reconnect_grace_secs: must be a non-negative number of seconds, got -1"),
+        ("[alerts]\nreconnect_grace_secs = \"30s\"", &[], "alerts.reconnect_grace_secs: must be a non-negative number of seconds, got \"30s\""),
+        ("[alerts]\nreconnect_grace = 30", &[], "alerts.reconnect_grace: unknown key"),
+        ("", &[("HONEYBEE__ALERTS__RECONNECT_GRACE_SECS", "0.5x")],
+            "alerts.reconnect_grace_secs: must be a non-negative number of seconds, got \"0.5x\" (from HONEYBEE__ALERTS__RECONNECT_GRACE_SECS)"),
         ("", &[("HONEYBEE__PROTOCOL__HEARTBEAT_TIMEOUT_SECS", "soon")],
             "protocol.heartbeat_timeout_secs: must be a number of seconds greater than 0, got \"soon\" (from HONEYBEE__PROTOCOL__HEARTBEAT_TIMEOUT_SECS)"),
     ]);

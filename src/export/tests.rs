@@ -20,6 +20,8 @@ fn event(i: u64) -> NewEvent {
         username: None,
         password: None,
         command: Some(format!("echo {i}")),
+        download_url: None,
+        sha256: None,
         data: format!(r#"{{"input":"echo {i}","n":{i}}}"#),
     }
 }

@@ -15,7 +15,9 @@
 //!   indexes and the per-node statistics (almost every (node, value) pair in a batch is new).
 //!
 //! `cargo bench -p honeybee-store --bench ingest`; env `BENCH_EVENTS` (default 1,000,000),
-//! `BENCH_RUNS` (default 3; medians are reported).
+//! `BENCH_RUNS` (default 3; medians are reported), `BENCH_DOWNLOADS=1` (one command event in
+//! ten also downloads a file: `download_url` and `sha256` set, from 200 URLs and their hashes;
+//! off by default, so the default workload stays the one earlier figures were measured on).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -30,6 +32,7 @@ const SRC_IPS: usize = 5_000;
 const USERNAMES: usize = 200;
 const PASSWORDS: usize = 500;
 const COMMANDS: usize = 100;
+const DOWNLOADS: usize = 200;
 const SESSIONS: usize = 2_000;
 const RAW_BATCH: usize = 20_000;
 /// Events per `append` call (what a pipeline actor would hand over at a time).
@@ -64,6 +67,8 @@ struct Universe {
     usernames: Vec<String>,
     passwords: Vec<String>,
     commands: Vec<String>,
+    /// (URL, SHA-256) pairs; empty unless `BENCH_DOWNLOADS=1`.
+    downloads: Vec<(String, String)>,
 }
 
 #[derive(Clone, Copy)]
@@ -134,6 +139,16 @@ impl Universe {
             commands: (0..COMMANDS)
                 .map(|i| format!("cat /proc/cpuinfo | grep name | wc -l # {i}"))
                 .collect(),
+            downloads: if env("BENCH_DOWNLOADS", 0) == 1 {
+                (0..DOWNLOADS)
+                    .map(|i| {
+                        let hash = format!("{:016x}", rng.next()).repeat(4);
+                        (format!("http://198.51.100.{}/bins/x86_{i}", i % 250), hash)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -173,6 +188,15 @@ impl Universe {
         if let Some(c) = command {
             data.push_str(&format!(r#","input":"{c}","message":"CMD: {c}""#));
         }
+        let download = match kind {
+            Kind::Command if !self.downloads.is_empty() && rng.below(10) == 0 => {
+                Some(&self.downloads[rng.skewed(DOWNLOADS)])
+            }
+            _ => None,
+        };
+        if let Some((url, hash)) = download {
+            data.push_str(&format!(r#","url":"{url}","shasum":"{hash}""#));
+        }
         data.push('}');
         NewEvent {
             node_id: *node_id,
@@ -187,6 +211,8 @@ impl Universe {
             username: username.cloned(),
             password: password.cloned(),
             command: command.cloned(),
+            download_url: download.map(|(url, _)| url.clone()),
+            sha256: download.map(|(_, hash)| hash.clone()),
             data,
         }
     }

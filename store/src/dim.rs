@@ -11,10 +11,21 @@ pub(crate) const SRC_IP: i64 = 4;
 pub(crate) const USERNAME: i64 = 5;
 pub(crate) const PASSWORD: i64 = 6;
 pub(crate) const COMMAND: i64 = 7;
+pub(crate) const DOWNLOAD_URL: i64 = 8;
+pub(crate) const SHA256: i64 = 9;
 
 /// Every dimension of the fleet table.
-pub(crate) const ALL: [i64; 8] = [
-    TOTAL, NODE, EVENT_TYPE, POT_TYPE, SRC_IP, USERNAME, PASSWORD, COMMAND,
+pub(crate) const ALL: [i64; 10] = [
+    TOTAL,
+    NODE,
+    EVENT_TYPE,
+    POT_TYPE,
+    SRC_IP,
+    USERNAME,
+    PASSWORD,
+    COMMAND,
+    DOWNLOAD_URL,
+    SHA256,
 ];
 
 /// The dimensions kept per node in `stats_node_hourly`.

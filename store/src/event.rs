@@ -57,6 +57,10 @@ pub struct NewEvent {
     pub username: Option<String>,
     pub password: Option<String>,
     pub command: Option<String>,
+    /// What the pot saw downloaded or uploaded (`data.url`).
+    pub download_url: Option<String>,
+    /// The file's SHA-256 (`data.shasum` or `data.sha256`).
+    pub sha256: Option<String>,
     /// The event's `data`: raw JSON object text, stored as is.
     pub data: String,
 }
@@ -77,6 +81,8 @@ pub struct StoredEvent {
     pub username: Option<String>,
     pub password: Option<String>,
     pub command: Option<String>,
+    pub download_url: Option<String>,
+    pub sha256: Option<String>,
     pub data: String,
 }
 
@@ -96,6 +102,8 @@ impl StoredEvent {
             username: event.username,
             password: event.password,
             command: event.command,
+            download_url: event.download_url,
+            sha256: event.sha256,
             data: event.data,
         }
     }

@@ -24,6 +24,10 @@ pub struct NodeRow {
     pub remote_addr: Option<String>,
     pub last_seen: SystemTime,
     pub registered_at: SystemTime,
+    /// The Core waits for this node: it is connected, or it was lost less than
+    /// `alerts.reconnect_grace_secs` ago (its `node_unknown` alert not yet open). A restarted
+    /// Core gives such nodes the grace again.
+    pub awaited: bool,
 }
 
 /// A pot's last known state.
@@ -207,5 +211,10 @@ pub(crate) enum FleetOp {
     DropOverride {
         node_id: NodeId,
         pot_id: String,
+    },
+    OpenAlert(crate::alert::AlertRow),
+    ClearAlert {
+        alert_id: u64,
+        at: SystemTime,
     },
 }

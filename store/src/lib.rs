@@ -32,6 +32,8 @@
 //!         username: Some("root".into()),
 //!         password: Some("123456".into()),
 //!         command: None,
+//!         download_url: None,
+//!         sha256: None,
 //!         data: r#"{"src_ip":"203.0.113.7"}"#.into(),
 //!     }])
 //!     .unwrap();
@@ -41,6 +43,7 @@
 //! assert_eq!(page.events[0].node_id, 11_364_728_073_201_639_405);
 //! ```
 
+mod alert;
 mod convert;
 mod dim;
 mod disk;
@@ -53,6 +56,7 @@ mod schema;
 mod time_index;
 mod writer;
 
+pub use alert::{AlertChange, AlertRow, AlertState, CLEARED_ALERTS_KEPT};
 pub use disk::free_disk_bytes;
 pub use error::StoreError;
 pub use event::{Committed, NewEvent, StoredEvent, TimestampSource};

@@ -119,6 +119,9 @@ pub struct Stats {
     pub top_usernames: Vec<(String, u64)>,
     pub top_passwords: Vec<(String, u64)>,
     pub top_commands: Vec<(String, u64)>,
+    /// Download URLs and file hashes (`download_url`, `sha256`).
+    pub top_downloads: Vec<(String, u64)>,
+    pub top_sha256: Vec<(String, u64)>,
     /// (hour start in unix seconds, events), ascending; hours without events are absent.
     pub per_hour: Vec<(i64, u64)>,
 }

@@ -3,6 +3,7 @@
 //! consistent snapshot. Calls are synchronous: run them off async threads (a blocking pool or a
 //! `SyncArbiter`).
 
+mod alerts;
 mod events;
 mod fleet;
 mod stats;
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use honeybee_protocol::NodeId;
 use rusqlite::Connection;
 
+use crate::alert::{AlertChange, AlertRow};
 use crate::convert::{id_from_sql, id_to_sql};
 use crate::error::StoreError;
 use crate::fleet::{Fleet, TransitionRow};
@@ -129,6 +131,28 @@ impl Store {
     /// The newest audit entries, newest first.
     pub fn audit(&self, limit: usize) -> Result<Vec<crate::fleet::AuditRow>, StoreError> {
         self.read(|conn| fleet::audit(conn, limit))
+    }
+
+    /// Every open alert, oldest first (a restarted registry's alert book).
+    pub fn open_alerts(&self) -> Result<Vec<AlertRow>, StoreError> {
+        self.read(alerts::open)
+    }
+
+    /// Every open alert (oldest first), then at most `cleared` cleared ones (most recently
+    /// cleared first): `GET /api/v1/alerts`.
+    pub fn alerts(&self, cleared: usize) -> Result<Vec<AlertRow>, StoreError> {
+        self.read(|conn| alerts::listing(conn, cleared))
+    }
+
+    /// At most `limit` entries of the alert-change log after position `after` (a previous
+    /// change's `seq`; 0 = from the start), in commit order: what a follower sends next.
+    pub fn alert_changes(&self, after: u64, limit: usize) -> Result<Vec<AlertChange>, StoreError> {
+        self.read(|conn| alerts::changes(conn, after, limit))
+    }
+
+    /// The largest alert id ever stored (0 when none).
+    pub fn last_alert_id(&self) -> Result<u64, StoreError> {
+        self.read(alerts::last_id)
     }
 
     /// The pots operators hold stopped, by node and pot.

@@ -24,12 +24,14 @@
 //! row per distinct key into two aggregate tables in the same transaction:
 //!
 //! - `stats_hourly (dim, hour, value, count)`: the whole fleet, per hour, for every dimension
-//!   (total, node, event type, pot type, source address, username, password, command); keyed
+//!   (total, node, event type, pot type, source address, username, password, command,
+//!   download URL, SHA-256); keyed
 //!   dimension-first so that one dimension over an hour range is one range scan;
 //! - `stats_node_hourly (hour, node_id, dim, value, count)`: event types and pot types per node
-//!   (a node's total is the `stats_hourly` node dimension; its top addresses, credentials and
-//!   commands are counted from its events, see `read/stats.rs`); keyed hour-first so inserts
-//!   stay in the current hour's region and retention deletes a prefix; a node-filtered query
+//!   (a node's total is the `stats_hourly` node dimension; its top addresses, credentials,
+//!   commands and downloads are counted from its events, see `read/stats.rs`); keyed
+//!   hour-first so inserts stay in the current hour's region and retention deletes a prefix; a
+//!   node-filtered query
 //!   looks up each (hour, node, dim) prefix.
 
 use std::fs;
@@ -198,6 +200,36 @@ const MIGRATIONS: &[&str] = &[
         pot_id TEXT NOT NULL,
         PRIMARY KEY (node_id, pot_id)
     );
+    ",
+    // 6: downloads as event fields (no index: they are a statistics dimension, not a filter).
+    "
+    ALTER TABLE events ADD COLUMN download_url TEXT;
+    ALTER TABLE events ADD COLUMN sha256 TEXT;
+    ",
+    // 7: alerts as durable state (`alert.rs`): the alerts, their change log for followers, and
+    // the nodes a restarted Core waits for (connected, or lost within the reconnect grace).
+    // `alerts_cleared` serves both listings: the open ones (NULL) and the newest cleared.
+    "
+    CREATE TABLE alerts (
+        alert_id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        node_id INTEGER,
+        node_name TEXT,
+        pot_id TEXT,
+        message TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        cleared_at INTEGER,
+        cleared_seq INTEGER
+    );
+    CREATE INDEX alerts_cleared ON alerts (cleared_seq);
+    CREATE TABLE alert_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX alert_changes_alert ON alert_changes (alert_id);
+    ALTER TABLE nodes ADD COLUMN awaited INTEGER NOT NULL DEFAULT 0;
     ",
 ];
 

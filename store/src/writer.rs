@@ -345,6 +345,16 @@ impl WriterHandle {
         let row = NodeEventRow { at, kind, message };
         self.fleet(FleetOp::NodeEvent { node_id, row })
     }
+
+    /// Stores a newly opened alert and appends `open` to the alert-change log.
+    pub fn open_alert(&self, alert: crate::alert::AlertRow) -> Result<(), StoreError> {
+        self.fleet(FleetOp::OpenAlert(alert))
+    }
+
+    /// Marks an open alert cleared at `at` and appends `cleared` to the alert-change log.
+    pub fn clear_alert(&self, alert_id: u64, at: SystemTime) -> Result<(), StoreError> {
+        self.fleet(FleetOp::ClearAlert { alert_id, at })
+    }
 }
 
 /// Keeps a `Mutex` usable after a panic elsewhere (the data it guards stays consistent: every

@@ -123,6 +123,11 @@ impl Served {
         self.read.iter().any(|line| line.contains(needle))
     }
 
+    /// The log lines read so far (by [`Served::wait_for`], start-up included).
+    pub fn log_read(&self) -> &[String] {
+        &self.read
+    }
+
     /// CPU time (user + system) the process used so far, in clock ticks.
     pub fn cpu_ticks(&self) -> u64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.core.0.id())).unwrap();

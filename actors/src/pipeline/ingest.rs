@@ -228,6 +228,8 @@ pub fn to_new_event(
         username: normalized.username,
         password: normalized.password,
         command: normalized.command,
+        download_url: normalized.download_url,
+        sha256: normalized.sha256,
         data: event.data.as_str().to_owned(),
     }
 }

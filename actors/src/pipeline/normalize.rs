@@ -1,6 +1,7 @@
 //! Event normalisation: the fields CORE.md promises on every stored event (`src_ip`,
-//! `username`, `password`, `command`), taken from a pot event's `data`, and the cowrie message
-//! parsing for text-only events (one real node forwards honeypot events as bare text).
+//! `username`, `password`, `command`, `download_url`, `sha256`), taken from a pot event's
+//! `data`, and the cowrie message parsing for text-only events (one real node forwards
+//! honeypot events as bare text).
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -18,6 +19,10 @@ pub struct Normalized {
     pub username: Option<String>,
     pub password: Option<String>,
     pub command: Option<String>,
+    /// What a download or upload fetched (cowrie's `session.file_download`: `url`).
+    pub download_url: Option<String>,
+    /// The file's SHA-256 (`shasum`, else `sha256`); 64 hex digits are lowercased.
+    pub sha256: Option<String>,
 }
 
 /// The `event_type` of text-only events (PROTOCOL.md: an empty `PotStatusUpdate` status).
@@ -45,6 +50,12 @@ struct Fields<'a> {
     input: Text<'a>,
     #[serde(borrow, default)]
     command: Text<'a>,
+    #[serde(borrow, default)]
+    url: Text<'a>,
+    #[serde(borrow, default)]
+    shasum: Text<'a>,
+    #[serde(borrow, default)]
+    sha256: Text<'a>,
     #[serde(borrow, default)]
     message: Text<'a>,
 }
@@ -85,6 +96,8 @@ pub fn normalize(event_type: &str, data: &EventData) -> Normalized {
         username: fields.username.get().or(fields.user.get()).map(clip),
         password: fields.password.get().map(clip),
         command: fields.input.get().or(fields.command.get()).map(clip),
+        download_url: fields.url.get().map(clip),
+        sha256: fields.shasum.get().or(fields.sha256.get()).map(hash),
     };
     if event_type == TEXT_ONLY_EVENT
         && let Some(message) = fields.message.get()
@@ -108,6 +121,10 @@ fn apply_cowrie_message(message: &str, out: &mut Normalized) {
     } else if let Some(command) = message.strip_prefix("CMD: ") {
         out.command = Some(clip(command));
         out.event_type = "cowrie.command.input".to_owned();
+    } else if let Some((url, sha256)) = parse_download(message) {
+        out.download_url = Some(clip(url));
+        out.sha256 = Some(hash(sha256));
+        out.event_type = "cowrie.session.file_download".to_owned();
     } else if let Some(rest) = message.strip_prefix("New connection: ") {
         let peer = rest.split_whitespace().next().unwrap_or_default();
         out.src_ip = out.src_ip.take().or_else(|| canonical_ip(peer));
@@ -127,6 +144,15 @@ fn parse_login(message: &str) -> Option<(String, String, bool)> {
     };
     let (user, pass) = pair.split_once('/')?;
     Some((unwrap_bytes_repr(user), unwrap_bytes_repr(pass), succeeded))
+}
+
+/// `Downloaded URL (URL) with SHA-256 HASH to OUTFILE` (cowrie's `session.file_download`).
+/// The URL may contain anything, so the last `) with SHA-256 ` closes it.
+fn parse_download(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix("Downloaded URL (")?;
+    let (url, rest) = rest.rsplit_once(") with SHA-256 ")?;
+    let sha256 = rest.split_once(' ').map_or(rest, |(hash, _)| hash);
+    (!url.is_empty() && !sha256.is_empty()).then_some((url, sha256))
 }
 
 /// `b'root'` → `root` (how older cowrie versions printed credentials).
@@ -155,6 +181,16 @@ pub fn canonical_ip(text: &str) -> Option<String> {
 
 fn clip(text: &str) -> String {
     crate::text::clip(text, MAX_FIELD_LEN)
+}
+
+/// A file hash as given, clipped; a well-formed SHA-256 (64 hex digits) in lower case, so the
+/// same file counts once in the statistics however a pot spelled it.
+fn hash(text: &str) -> String {
+    if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        text.to_ascii_lowercase()
+    } else {
+        clip(text)
+    }
 }
 
 #[cfg(test)]

@@ -205,7 +205,7 @@ impl NodeCounts {
     }
 }
 
-/// Open and recently cleared alerts.
+/// The open alerts, oldest first (the API lists the stored ones, cleared ones included).
 #[derive(Debug, Message)]
 #[rtype(result = "Vec<crate::alerts::Alert>")]
 pub struct ListAlerts;

@@ -24,6 +24,8 @@ pub fn node_row(node: &NodeRecord) -> NodeRow {
         remote_addr: node.remote_addr.map(|a| a.to_string()),
         last_seen: node.last_seen,
         registered_at: node.registered_at,
+        // Connected, or lost within the reconnect grace: a restarted Core waits for it.
+        awaited: node.session.is_some() || node.grace_until.is_some(),
     }
 }
 

@@ -60,6 +60,9 @@ pub struct NodeRecord {
     pub clone_alert: bool,
     /// Other ids this node registered under (a real node picks a new id at every start).
     pub previous_ids: Vec<NodeId>,
+    /// Lost and not back yet: when its reconnect grace ends and its `node_unknown` alert
+    /// opens (`registry/alerting.rs`).
+    pub grace_until: Option<std::time::Instant>,
 }
 
 /// A pot: its actor (when running) and the mirror of its last known state.
@@ -107,6 +110,7 @@ impl NodeRecord {
             remote_addr: None,
             last_seen: now,
             registered_at: now,
+            awaited: false,
         })
     }
 
@@ -131,6 +135,7 @@ impl NodeRecord {
             replaced_from_elsewhere: VecDeque::new(),
             clone_alert: false,
             previous_ids: Vec::new(),
+            grace_until: None,
         }
     }
 

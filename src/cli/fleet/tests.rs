@@ -49,19 +49,22 @@ fn pots_as_a_table() {
 #[test]
 fn alerts_as_a_table() {
     let document = json!({"alerts": [
-        {"id": 3, "type": "pot_gave_up", "node_id": 7, "node_id_str": "7", "pot_id": "cowrie-01",
-         "message": "cowrie-01 failed 5 times in 600 s", "raised_at": "2024-01-15T10:30:00Z",
+        {"alert_id": 3, "type": "pot_gave_up", "state": "open", "node_id": 7, "node_id_str": "7",
+         "node_name": "edge\u{1b}", "pot_id": "cowrie-01",
+         "message": "cowrie-01 failed 5 times in 600 s", "opened_at": "2024-01-15T10:30:00Z",
          "cleared_at": null},
-        {"id": 1, "type": "disk_low", "message": "12 MB free",
-         "raised_at": "2024-01-14T10:00:00Z", "cleared_at": "2024-01-14T11:00:00Z"}
+        {"alert_id": 1, "type": "disk_low", "state": "cleared", "node_id": null,
+         "node_id_str": null, "node_name": null, "pot_id": null, "message": "12 MB free",
+         "opened_at": "2024-01-14T10:00:00Z", "cleared_at": "2024-01-14T11:00:00Z"}
     ]});
     assert_eq!(
         alerts_table(&document),
-        "ID  TYPE         NODE_ID  POT_ID     RAISED_AT             CLEARED_AT            MESSAGE\n\
-         3   pot_gave_up  7        cowrie-01  2024-01-15T10:30:00Z  open                  \
-         cowrie-01 failed 5 times in 600 s\n\
-         1   disk_low     -        -          2024-01-14T10:00:00Z  2024-01-14T11:00:00Z  \
-         12 MB free\n"
+        "ALERT_ID  TYPE         STATE    NODE_ID  NODE_NAME  POT_ID     OPENED_AT             \
+         CLEARED_AT            MESSAGE\n\
+         3         pot_gave_up  open     7        edge\\x1b   cowrie-01  2024-01-15T10:30:00Z  \
+         -                     cowrie-01 failed 5 times in 600 s\n\
+         1         disk_low     cleared  -        -          -          2024-01-14T10:00:00Z  \
+         2024-01-14T11:00:00Z  12 MB free\n"
     );
     assert_eq!(alerts_table(&json!({"alerts": []})), "No alerts.\n");
 }
@@ -74,6 +77,7 @@ fn stats_as_sections_sorted_by_count() {
         "top_src_ips": [{"value": "203.0.113.7", "count": 9}],
         "top_usernames": [{"value": "root\u{1b}", "count": 2}],
         "top_passwords": [], "top_commands": [],
+        "top_downloads": [{"value": "http://x/a.sh", "count": 3}], "top_sha256": [],
         "per_hour": [{"hour": "2024-01-15T10:00:00Z", "count": 12}]});
     assert_eq!(
         stats_text(&stats),
@@ -91,6 +95,9 @@ fn stats_as_sections_sorted_by_count() {
          \n\
          USERNAME  COUNT\n\
          root\\x1b  2\n\
+         \n\
+         DOWNLOAD_URL   COUNT\n\
+         http://x/a.sh  3\n\
          \n\
          HOUR                  COUNT\n\
          2024-01-15T10:00:00Z  12\n"

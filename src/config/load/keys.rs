@@ -50,7 +50,7 @@ use Kind::{Bool, Int, List, Secs, Str};
 /// Sections in the order of `Config` (and of `conf/default.toml`).
 pub(super) const SECTIONS: &[&str] = &[
     "server", "api", "tls", "auth", "protocol", "limits", "storage", "commands", "pots", "nodes",
-    "fleet", "export", "logging",
+    "alerts", "fleet", "export", "logging",
 ];
 
 /// Every key, grouped by section in `SECTIONS` order.
@@ -105,6 +105,7 @@ pub(super) const KEYS: &[Key] = &[
     key("nodes", "restart", Str, S("never")),
     key("nodes", "max_restarts", Int, I(3)),
     key("nodes", "restart_window_secs", Secs, I(3600)),
+    key("alerts", "reconnect_grace_secs", Secs, I(30)),
     key("fleet", "file", Str, Unset),
     key("export", "jsonl", Str, Unset),
     key("logging", "level", Str, S("info")),

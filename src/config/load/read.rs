@@ -11,9 +11,9 @@ use config::{Map, Value, ValueKind};
 
 use super::{Problem, keys};
 use crate::config::{
-    ApiConfig, AuthConfig, CommandsConfig, Config, Enrollment, ExportConfig, FleetConfig,
-    LimitsConfig, LoggingConfig, NodesConfig, PotsConfig, ProtocolConfig, RestartPolicy,
-    ServerConfig, StorageConfig, TlsConfig,
+    AlertsConfig, ApiConfig, AuthConfig, CommandsConfig, Config, Enrollment, ExportConfig,
+    FleetConfig, LimitsConfig, LoggingConfig, NodesConfig, PotsConfig, ProtocolConfig,
+    RestartPolicy, ServerConfig, StorageConfig, TlsConfig,
 };
 
 use super::checks::{
@@ -56,6 +56,9 @@ pub(super) fn read(root: &Map<String, Value>, problems: &mut Vec<Problem>) -> Co
         commands: r.commands(),
         pots: r.pots(),
         nodes: r.nodes(),
+        alerts: AlertsConfig {
+            reconnect_grace: r.secs("alerts.reconnect_grace_secs", false),
+        },
         fleet: FleetConfig {
             file: r.opt_path("fleet.file"),
         },

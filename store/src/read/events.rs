@@ -26,7 +26,8 @@ use crate::time_index;
 pub(crate) const SCAN_WINDOW: i64 = 100_000;
 
 const COLUMNS: &str = "id, received_at, node_id, node_name, pot_id, pot_type, event_type, \
-     timestamp, timestamp_source, src_ip, username, password, command, data";
+     timestamp, timestamp_source, src_ip, username, password, command, data, download_url, \
+     sha256";
 
 /// The access path of a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +230,8 @@ pub(crate) fn row_to_event(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
         password: r.get(11)?,
         command: r.get(12)?,
         data: r.get(13)?,
+        download_url: r.get(14)?,
+        sha256: r.get(15)?,
     })
 }
 

@@ -31,7 +31,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Fleet, StoreError> {
     let mut nodes: BTreeMap<i64, FleetNode> = BTreeMap::new();
     let mut stmt = conn.prepare(
         "SELECT node_id, node_name, node_type, address, port, status, protocol_version,
-             remote_addr, last_seen, registered_at FROM nodes ORDER BY node_id",
+             remote_addr, last_seen, registered_at, awaited FROM nodes ORDER BY node_id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -50,6 +50,7 @@ pub(crate) fn load(conn: &Connection) -> Result<Fleet, StoreError> {
             remote_addr: r.get(7)?,
             last_seen: time_from_micros(r.get(8)?),
             registered_at: time_from_micros(r.get(9)?),
+            awaited: r.get(10)?,
         };
         let entry = FleetNode {
             node,

@@ -6,10 +6,11 @@
 //!   rows, grouped; `events` is never read;
 //! - per node: totals, per-hour counts, event types and pot types from the aggregates (H × N
 //!   seeks into `stats_node_hourly (hour, node_id, dim, value)` and `stats_hourly`'s node
-//!   dimension); the top addresses, usernames, passwords and commands from the node's events
-//!   through `events_node (node_id, id)` over the range's id span (time → id by binary search):
-//!   E rows per list. Keeping those four per node in the aggregates would cost about one more
-//!   upsert per stored event (measured: ingest 83k → 117k events/s without them).
+//!   dimension); the top addresses, usernames, passwords, commands, download URLs and hashes
+//!   from the node's events through `events_node (node_id, id)` over the range's id span (time
+//!   → id by binary search): E rows per list. Keeping those per node in the aggregates would
+//!   cost about one more upsert per stored event (measured: ingest 83k → 117k events/s without
+//!   them).
 
 use std::collections::BTreeMap;
 
@@ -100,6 +101,8 @@ fn fleet_stats(conn: &Connection, lo: i64, hi: i64) -> Result<Stats, StoreError>
     stats.top_usernames = grouped(dim::USERNAME, true)?;
     stats.top_passwords = grouped(dim::PASSWORD, true)?;
     stats.top_commands = grouped(dim::COMMAND, true)?;
+    stats.top_downloads = grouped(dim::DOWNLOAD_URL, true)?;
+    stats.top_sha256 = grouped(dim::SHA256, true)?;
     Ok(stats)
 }
 
@@ -159,6 +162,8 @@ fn node_stats(conn: &Connection, lo: i64, hi: i64, ids: &[u64]) -> Result<Stats,
     stats.top_usernames = top("username")?;
     stats.top_passwords = top("password")?;
     stats.top_commands = top("command")?;
+    stats.top_downloads = top("download_url")?;
+    stats.top_sha256 = top("sha256")?;
     Ok(stats)
 }
 

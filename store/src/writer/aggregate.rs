@@ -85,12 +85,14 @@ impl<'a> Aggregates<'a> {
             (dim::USERNAME, event.username.as_deref()),
             (dim::PASSWORD, event.password.as_deref()),
             (dim::COMMAND, event.command.as_deref()),
+            (dim::DOWNLOAD_URL, event.download_url.as_deref()),
+            (dim::SHA256, event.sha256.as_deref()),
         ];
         for (dim, value) in values {
             if let Some(value) = value {
                 *self.fleet.entry((dim, hour, value)).or_default() += 1;
-                // Per node only the few-valued dimensions: per-node addresses, credentials and
-                // commands would cost about one upsert per event (most are new per node and
+                // Per node only the few-valued dimensions: per-node addresses, credentials,
+                // commands and downloads would cost about one upsert per event (most are new per node and
                 // hour); a node's top lists are counted from its events instead.
                 if dim::PER_NODE.contains(&dim) {
                     *self.per_node.entry((hour, node, dim, value)).or_default() += 1;

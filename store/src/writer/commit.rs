@@ -11,8 +11,8 @@ use crate::convert::{hour_of_micros, id_to_sql, time_to_micros};
 
 const INSERT_EVENT: &str = "INSERT INTO events (id, received_at, node_id, node_name, pot_id,
          pot_type, event_type, timestamp, timestamp_source, src_ip, username, password, command,
-         data)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
+         download_url, sha256, data)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
 /// Where the writer is: the next event id and the last `received_at` given (unix µs). Both are
 /// stored in `meta` with every batch, so ids are never reused, even after retention has
@@ -86,6 +86,8 @@ pub(crate) fn write_batch(
                     e.username,
                     e.password,
                     e.command,
+                    e.download_url,
+                    e.sha256,
                     e.data,
                 ])?;
                 aggregates.add(hour_of_micros(at), e);

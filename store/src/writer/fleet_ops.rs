@@ -1,4 +1,7 @@
-//! Applying a queued fleet change (nodes, ids, pots, histories) inside a batch transaction.
+//! Applying a queued fleet change (nodes, ids, pots, histories, alerts) inside a batch
+//! transaction.
+
+mod alerts;
 
 use rusqlite::{Connection, params};
 
@@ -13,14 +16,14 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
         FleetOp::UpsertNode(n) => {
             conn.prepare_cached(
                 "INSERT INTO nodes (node_id, node_name, node_type, address, port, status,
-                     protocol_version, remote_addr, last_seen, registered_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     protocol_version, remote_addr, last_seen, registered_at, awaited)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                  ON CONFLICT (node_id) DO UPDATE SET node_name = excluded.node_name,
                      node_type = excluded.node_type, address = excluded.address,
                      port = excluded.port, status = excluded.status,
                      protocol_version = excluded.protocol_version,
                      remote_addr = excluded.remote_addr, last_seen = excluded.last_seen,
-                     registered_at = excluded.registered_at",
+                     registered_at = excluded.registered_at, awaited = excluded.awaited",
             )?
             .execute(params![
                 id_to_sql(n.node_id),
@@ -33,6 +36,7 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
                 n.remote_addr,
                 time_to_micros(n.last_seen),
                 time_to_micros(n.registered_at),
+                n.awaited,
             ])?;
             link(conn, n.node_id, n.node_id)
         }
@@ -193,6 +197,8 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
                 .execute(params![id_to_sql(*node_id), pot_id])?;
             Ok(())
         }
+        FleetOp::OpenAlert(alert) => alerts::open(conn, alert),
+        FleetOp::ClearAlert { alert_id, at } => alerts::clear(conn, *alert_id, *at),
         FleetOp::DropOverride { node_id, pot_id } => {
             conn.prepare_cached(
                 "DELETE FROM desired_overrides WHERE node_id = ?1 AND pot_id = ?2",

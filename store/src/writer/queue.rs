@@ -201,6 +201,8 @@ mod tests {
             username: None,
             password: None,
             command: None,
+            download_url: None,
+            sha256: None,
             data: "{}".into(),
         };
         Op::Events(vec![e; n])

@@ -25,6 +25,7 @@ fn a_backup_taken_during_ingest_restores_a_consistent_store() {
             remote_addr: None,
             last_seen: at(0),
             registered_at: at(0),
+            awaited: false,
         })
         .unwrap();
     writer

@@ -35,6 +35,8 @@ pub fn event(node_id: u64, received_at: SystemTime) -> NewEvent {
         username: Some("root".into()),
         password: Some("hunter2".into()),
         command: None,
+        download_url: None,
+        sha256: None,
         data: r#"{"src_ip":"203.0.113.7","username":"root","password":"hunter2"}"#.into(),
     }
 }
@@ -55,6 +57,8 @@ pub fn stored(id: u64, e: &NewEvent) -> StoredEvent {
         username: e.username.clone(),
         password: e.password.clone(),
         command: e.command.clone(),
+        download_url: e.download_url.clone(),
+        sha256: e.sha256.clone(),
         data: e.data.clone(),
     }
 }

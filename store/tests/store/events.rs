@@ -10,7 +10,11 @@ use crate::common::{BIG_ID, all_pages, at, event, spawn, stored};
 fn every_field_round_trips_and_big_ids_survive() {
     let dir = tempfile::tempdir().unwrap();
     let (writer, store) = spawn(dir.path());
-    let full = event(BIG_ID, at(0) + Duration::from_micros(123_456));
+    let full = NewEvent {
+        download_url: Some("http://198.51.100.4/bins/x86 \u{1b}".into()),
+        sha256: Some("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()),
+        ..event(BIG_ID, at(0) + Duration::from_micros(123_456))
+    };
     let sparse = NewEvent {
         node_id: u64::MAX,
         node_name: "ünïcode \"name\"".into(),
@@ -24,6 +28,8 @@ fn every_field_round_trips_and_big_ids_survive() {
         username: None,
         password: None,
         command: Some("uname -a; echo '\u{1b}[31m'".into()),
+        download_url: None,
+        sha256: None,
         data: r#"{"message":"x","nested":{"a":[1,2,3]}}"#.into(),
     };
     let zero = NewEvent {

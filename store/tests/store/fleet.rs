@@ -22,6 +22,7 @@ fn node(id: u64, name: &str) -> NodeRow {
         remote_addr: Some("192.0.2.10:51234".into()),
         last_seen: at(100) + Duration::from_micros(7),
         registered_at: at(1),
+        awaited: true,
     }
 }
 
@@ -47,6 +48,7 @@ fn load_fleet_returns_what_was_stored() {
         node_type: NodeType::Agent,
         remote_addr: None,
         protocol_version: 1,
+        awaited: false,
         ..node(5, "beta")
     };
     writer.upsert_node(a.clone()).unwrap();

@@ -152,6 +152,52 @@ fn a_newer_schema_is_refused() {
 }
 
 #[test]
+fn a_store_from_before_downloads_and_alerts_is_migrated_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, _) = spawn(dir.path());
+    writer.append(vec![event(1, at(0))]).unwrap();
+    writer.shutdown().unwrap();
+    // Take the store back to schema version 5 (before migrations 6 and 7).
+    let db = dir.path().join(DB_FILE);
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "ALTER TABLE events DROP COLUMN download_url;
+             ALTER TABLE events DROP COLUMN sha256;
+             DROP TABLE alert_changes;
+             DROP TABLE alerts;
+             ALTER TABLE nodes DROP COLUMN awaited;
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
+
+    let (writer, store) = spawn(dir.path());
+    let old = &store.events(&EventQuery::default()).unwrap().events[0];
+    assert_eq!(
+        (
+            old.username.as_deref(),
+            old.download_url.as_deref(),
+            old.sha256.as_deref()
+        ),
+        (Some("root"), None, None)
+    );
+    let mut new = event(2, at(1));
+    new.download_url = Some("http://x/y".into());
+    writer.append(vec![new]).unwrap();
+    writer.flush().unwrap();
+    let events = store.events(&EventQuery::default()).unwrap().events;
+    assert_eq!(events[1].download_url.as_deref(), Some("http://x/y"));
+    assert!(store.alerts(10).unwrap().is_empty());
+    assert_eq!(store.last_alert_id().unwrap(), 0);
+    writer.shutdown().unwrap();
+    let version: i64 = Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+#[test]
 fn opening_a_missing_store_for_reading_fails() {
     let dir = tempfile::tempdir().unwrap();
     let err = Store::open(dir.path()).unwrap_err();

@@ -18,6 +18,8 @@ fn sample() -> Vec<NewEvent> {
             e.username = (i % 3 == 0).then(|| format!("user{}", (i / 3) % 17));
             e.password = (i % 3 == 0).then(|| format!("pw{}", i % 29));
             e.command = (i % 4 == 1).then(|| format!("cmd {}", (i * 7) % 13));
+            e.download_url = (i % 11 == 2).then(|| format!("http://x/{}", (i * 5) % 19));
+            e.sha256 = (i % 11 == 2 || i % 13 == 0).then(|| format!("{:064x}", i % 23));
             e
         })
         .collect()
@@ -42,7 +44,9 @@ fn top(counts: HashMap<String, u64>) -> Vec<(String, u64)> {
 fn brute_force(events: &[NewEvent]) -> Stats {
     let mut s = Stats::default();
     let mut per_hour: BTreeMap<i64, u64> = BTreeMap::new();
-    let (mut ips, mut users, mut pws, mut cmds) = (
+    let (mut ips, mut users, mut pws, mut cmds, mut urls, mut hashes) = (
+        HashMap::new(),
+        HashMap::new(),
         HashMap::new(),
         HashMap::new(),
         HashMap::new(),
@@ -61,6 +65,8 @@ fn brute_force(events: &[NewEvent]) -> Stats {
             (&mut users, &e.username),
             (&mut pws, &e.password),
             (&mut cmds, &e.command),
+            (&mut urls, &e.download_url),
+            (&mut hashes, &e.sha256),
         ] {
             if let Some(v) = v {
                 *map.entry(v.clone()).or_default() += 1u64;
@@ -72,6 +78,8 @@ fn brute_force(events: &[NewEvent]) -> Stats {
     s.top_usernames = top(users);
     s.top_passwords = top(pws);
     s.top_commands = top(cmds);
+    s.top_downloads = top(urls);
+    s.top_sha256 = top(hashes);
     s
 }
 
@@ -151,5 +159,7 @@ fn stats_equal_a_brute_force_count() {
         let got = store.stats(&query).unwrap();
         assert_eq!(got, brute_force(&expected), "{query:?}");
     }
-    assert!(brute_force(&events).per_hour.len() >= 5);
+    let all = brute_force(&events);
+    assert!(all.per_hour.len() >= 5);
+    assert!(all.top_downloads.len() >= 5 && all.top_sha256.len() >= 5);
 }

@@ -79,6 +79,96 @@ fn fields_from_data() {
     }
 }
 
+fn download(n: &Normalized) -> [Option<&str>; 2] {
+    [n.download_url.as_deref(), n.sha256.as_deref()]
+}
+
+const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+#[test]
+fn downloads_from_data() {
+    let upper = HASH.to_ascii_uppercase();
+    let table = [
+        // cowrie's session.file_download: url, shasum, outfile, destfile.
+        (
+            json!({"url": "http://198.51.100.4/x.sh", "shasum": HASH,
+                "outfile": format!("var/lib/cowrie/downloads/{HASH}"), "destfile": "/tmp/x.sh"}),
+            [Some("http://198.51.100.4/x.sh"), Some(HASH)],
+        ),
+        // shasum wins over sha256; sha256 alone is taken (file_upload has no url).
+        (
+            json!({"shasum": HASH, "sha256": "other"}),
+            [None, Some(HASH)],
+        ),
+        (json!({"sha256": HASH}), [None, Some(HASH)]),
+        // A non-string or empty shasum falls through to sha256.
+        (json!({"shasum": 42, "sha256": HASH}), [None, Some(HASH)]),
+        (json!({"shasum": "", "sha256": HASH}), [None, Some(HASH)]),
+        // A well-formed hash is lowercased; anything else is kept as given.
+        (json!({"shasum": upper}), [None, Some(HASH)]),
+        (
+            json!({"shasum": "not a hash", "url": "ftp://x"}),
+            [Some("ftp://x"), Some("not a hash")],
+        ),
+        // Non-strings are absent.
+        (
+            json!({"url": {"href": "http://x"}, "shasum": ["a"], "sha256": null}),
+            [None, None],
+        ),
+        (json!({"url": ""}), [None, None]),
+        (json!({}), [None, None]),
+    ];
+    for (input, want) in table {
+        let n = norm("cowrie.session.file_download", input.clone());
+        assert_eq!(download(&n), want, "{input}");
+        assert_eq!(fields(&n), [None; 4], "{input}");
+    }
+}
+
+#[test]
+fn long_download_fields_are_clipped() {
+    let url = format!("http://x/{}", "a".repeat(5000));
+    let n = norm(
+        "cowrie.session.file_download",
+        json!({"url": url, "shasum": "z".repeat(5000)}),
+    );
+    assert_eq!(n.download_url.unwrap().len(), MAX_FIELD_LEN);
+    assert_eq!(n.sha256.unwrap().len(), MAX_FIELD_LEN);
+}
+
+#[test]
+fn cowrie_download_messages() {
+    let table = [
+        (
+            format!(
+                "Downloaded URL (http://x/a.sh) with SHA-256 {HASH} to var/lib/cowrie/downloads/{HASH}"
+            ),
+            "cowrie.session.file_download",
+            [Some("http://x/a.sh"), Some(HASH)],
+        ),
+        (
+            format!("Downloaded URL (http://x/a) with SHA-256 b) with SHA-256 {HASH} to f"),
+            "cowrie.session.file_download",
+            [Some("http://x/a) with SHA-256 b"), Some(HASH)],
+        ),
+        (
+            "Downloaded URL () with SHA-256 abc to f".to_owned(),
+            "unknown",
+            [None, None],
+        ),
+        (
+            "Downloaded URL (http://x) to f".to_owned(),
+            "unknown",
+            [None, None],
+        ),
+    ];
+    for (message, event_type, want) in table {
+        let n = norm(TEXT_ONLY_EVENT, json!({"message": message}));
+        assert_eq!(n.event_type, event_type, "{message}");
+        assert_eq!(download(&n), want, "{message}");
+    }
+}
+
 #[test]
 fn cowrie_text_messages() {
     let table = [

@@ -21,6 +21,8 @@ fn event(i: u64) -> NewEvent {
         username: None,
         password: None,
         command: None,
+        download_url: None,
+        sha256: None,
         data: "{}".into(),
     }
 }
