@@ -42,6 +42,7 @@ pub mod session;
 pub mod settings;
 pub mod supervise;
 pub mod text;
+mod timer;
 
 pub use admission::{Admission, Applicant, Verdict};
 pub use limits::{ConnectionLimits, ConnectionPermit};

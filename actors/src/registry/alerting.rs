@@ -38,6 +38,7 @@ use honeybee_protocol::{NodeId, NodeStatus};
 use super::{Registry, persist, queued};
 use crate::alerts::{Alert, AlertBook, AlertKey, AlertKind};
 use crate::feed::Change;
+use crate::timer::EarliestTimer;
 
 /// Alert bookkeeping beyond the book itself.
 #[derive(Debug)]
@@ -46,7 +47,7 @@ pub(super) struct Alerting {
     grace: Duration,
     /// Lost nodes by the end of their grace; the timer waits for the first.
     due: BTreeSet<(Instant, NodeId)>,
-    timer: Option<(Instant, SpawnHandle)>,
+    timer: EarliestTimer,
     /// Nodes the store says were awaited when the previous process stopped (given the grace
     /// once the registry starts).
     awaited_at_start: Vec<NodeId>,
@@ -61,7 +62,7 @@ impl Default for Alerting {
         Alerting {
             grace: Duration::from_secs(30),
             due: BTreeSet::new(),
-            timer: None,
+            timer: EarliestTimer::default(),
             awaited_at_start: Vec::new(),
             before_start: Vec::new(),
             me: None,
@@ -207,21 +208,12 @@ impl Registry {
 
     /// Makes sure the timer fires at the earliest end of a grace.
     pub(super) fn arm_grace_timer(&mut self, ctx: &mut Context<Self>) {
-        let Some(&(first, _)) = self.alerting.due.first() else {
-            return;
-        };
-        if let Some((at, handle)) = self.alerting.timer {
-            if at <= first {
-                return;
-            }
-            ctx.cancel_future(handle);
+        if let Some(&(first, _)) = self.alerting.due.first() {
+            self.alerting.timer.arm(first, ctx, |registry, ctx| {
+                registry.alerting.timer.fired();
+                registry.graces_ended(ctx);
+            });
         }
-        let delay = first.saturating_duration_since(Instant::now());
-        let handle = ctx.run_later(delay, |registry, ctx| {
-            registry.alerting.timer = None;
-            registry.graces_ended(ctx);
-        });
-        self.alerting.timer = Some((first, handle));
     }
 
     /// Opens the `node_unknown` alert of every node whose grace has ended.

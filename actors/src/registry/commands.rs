@@ -23,6 +23,7 @@ use crate::commands::{
 use crate::counters::Outcome;
 use crate::feed::Change;
 use crate::session::Deliver;
+use crate::timer::EarliestTimer;
 
 /// Submit a command for a node: it is sent at once when its slot is free, or waits
 /// (`pending`) behind the command in flight for the same pot (or node). With `queue`, a
@@ -80,7 +81,7 @@ pub(super) struct Tracker {
     live: HashMap<u64, NodeId>,
     /// Every sent command's deadline; the timer waits for the first.
     deadlines: BTreeSet<(Instant, u64, NodeId)>,
-    timer: Option<(Instant, SpawnHandle)>,
+    timer: EarliestTimer,
 }
 
 const V1_REFUSAL: &str = "the node connected again speaking protocol version 1, which carries \
@@ -205,21 +206,12 @@ impl Registry {
 
     /// Makes sure the timer fires at the earliest deadline.
     fn arm_command_timer(&mut self, ctx: &mut Context<Self>) {
-        let Some(&(first, ..)) = self.commands.deadlines.first() else {
-            return;
-        };
-        if let Some((at, handle)) = self.commands.timer {
-            if at <= first {
-                return;
-            }
-            ctx.cancel_future(handle);
+        if let Some(&(first, ..)) = self.commands.deadlines.first() {
+            self.commands.timer.arm(first, ctx, |registry, ctx| {
+                registry.commands.timer.fired();
+                registry.expire_commands(ctx);
+            });
         }
-        let delay = first.saturating_duration_since(Instant::now());
-        let handle = ctx.run_later(delay, |registry, ctx| {
-            registry.commands.timer = None;
-            registry.expire_commands(ctx);
-        });
-        self.commands.timer = Some((first, handle));
     }
 
     /// Settles every command whose deadline has passed.
