@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_rt::{Arbiter, ArbiterHandle};
-use honeybee_actors::auth::admission::BookAdmission;
-use honeybee_actors::auth::book::{AuthSettings, Enrollment, IdentityBook};
+use honeybee_actors::auth::gate::IdentityGate;
+use honeybee_actors::auth::identities::{AuthSettings, Enrollment, IdentityBook};
 use honeybee_actors::log_limit::LogLimiter;
 use honeybee_actors::pipeline::Ingest;
 use honeybee_actors::registry::{BeginShutdown, ListNodes};
@@ -153,7 +153,7 @@ impl Core {
                 commands: command_settings(config),
                 ..RegistrySettings::default()
             },
-            Box::new(BookAdmission::new(book, storage.writer())),
+            Box::new(IdentityGate::new(book, storage.writer())),
             storage.writer(),
             fleet,
         )

@@ -2,7 +2,7 @@
 //! and lockouts against guessing. Pure logic with an injectable clock; the registry's
 //! `Admission` decision point uses it.
 
-pub mod admission;
-pub mod book;
+pub mod gate;
+pub mod identities;
 pub mod lockout;
 pub mod totp;

@@ -4,15 +4,18 @@
 //! registry keeps one per node with commands, stores and publishes every change it reports,
 //! and sends the commands it releases.
 
-mod book;
 mod correlate;
+mod ledger;
 #[cfg(test)]
 mod tests;
 
 use std::time::SystemTime;
 
-pub use book::{Changes, CommandBook, CommandRecord, MAX_LISTED_POTS, Now, Place, QueueFull, Slot};
 pub use correlate::{Verdict, names_pot, pot_verdict, timeout_of};
+pub use ledger::{
+    Changes, CommandBook, CommandRecord, MAX_LISTED_POTS, Now, Order, Origin, Place, QueueFull,
+    Settlement, Slot,
+};
 
 use honeybee_protocol::{Command, NodeId};
 

@@ -36,20 +36,20 @@ pub struct ConnectionLimits {
     counts: Arc<Counts>,
 }
 
-/// Why an accepted connection was refused.
+/// Why an accepted connection was refused: a limit it would pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
+pub enum OverLimit {
     TooManyConnections,
     TooManyUnregistered,
     TooManyUnregisteredFromSource,
 }
 
-impl Refused {
+impl OverLimit {
     pub const fn reason(self) -> &'static str {
         match self {
-            Refused::TooManyConnections => "limits.max_connections reached",
-            Refused::TooManyUnregistered => "limits.max_unregistered reached",
-            Refused::TooManyUnregisteredFromSource => {
+            OverLimit::TooManyConnections => "limits.max_connections reached",
+            OverLimit::TooManyUnregistered => "limits.max_unregistered reached",
+            OverLimit::TooManyUnregisteredFromSource => {
                 "this address holds its share of limits.max_unregistered"
             }
         }
@@ -68,13 +68,13 @@ impl ConnectionLimits {
     }
 
     /// Takes a slot for a new, unregistered connection from `source`.
-    pub fn admit(&self, source: IpAddr) -> Result<ConnectionPermit, Refused> {
+    pub fn admit(&self, source: IpAddr) -> Result<ConnectionPermit, OverLimit> {
         if !take(&self.counts.open, self.max_open) {
-            return Err(Refused::TooManyConnections);
+            return Err(OverLimit::TooManyConnections);
         }
         if !take(&self.counts.unregistered, self.max_unregistered) {
             self.counts.open.fetch_sub(1, Ordering::AcqRel);
-            return Err(Refused::TooManyUnregistered);
+            return Err(OverLimit::TooManyUnregistered);
         }
         {
             let mut by_source = self.counts.source_counts();
@@ -86,7 +86,7 @@ impl ConnectionLimits {
                 drop(by_source);
                 self.counts.unregistered.fetch_sub(1, Ordering::AcqRel);
                 self.counts.open.fetch_sub(1, Ordering::AcqRel);
-                return Err(Refused::TooManyUnregisteredFromSource);
+                return Err(OverLimit::TooManyUnregisteredFromSource);
             }
             *held += 1;
         }
@@ -164,11 +164,11 @@ mod tests {
         let limits = ConnectionLimits::new(3, 2);
         let mut a = limits.admit(A).unwrap();
         let _b = limits.admit(B).unwrap();
-        assert_eq!(limits.admit(A).unwrap_err(), Refused::TooManyUnregistered);
+        assert_eq!(limits.admit(A).unwrap_err(), OverLimit::TooManyUnregistered);
         a.registered();
         let c = limits.admit(A).unwrap();
         assert_eq!((limits.open(), limits.unregistered()), (3, 2));
-        assert_eq!(limits.admit(B).unwrap_err(), Refused::TooManyConnections);
+        assert_eq!(limits.admit(B).unwrap_err(), OverLimit::TooManyConnections);
         drop(c);
         drop(a);
         assert_eq!((limits.open(), limits.unregistered()), (1, 1));
@@ -180,7 +180,7 @@ mod tests {
         let mut held: Vec<_> = (0..25).map(|_| limits.admit(A).unwrap()).collect();
         assert_eq!(
             limits.admit(A).unwrap_err(),
-            Refused::TooManyUnregisteredFromSource
+            OverLimit::TooManyUnregisteredFromSource
         );
         assert!(limits.admit(B).is_ok(), "another source still gets in");
         held[0].registered();
@@ -197,6 +197,6 @@ mod tests {
         let limits = ConnectionLimits::new(10, 2);
         let _a = limits.admit(A).unwrap();
         let _b = limits.admit(A).unwrap();
-        assert_eq!(limits.admit(A).unwrap_err(), Refused::TooManyUnregistered);
+        assert_eq!(limits.admit(A).unwrap_err(), OverLimit::TooManyUnregistered);
     }
 }

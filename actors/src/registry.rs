@@ -4,7 +4,7 @@
 
 mod alerting;
 mod churn;
-mod commands;
+mod dispatch;
 mod keep;
 mod messages;
 mod persist;
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use honeybee_protocol::{NodeId, NodeStatus, PotStatusUpdate, RefusalCode};
 
-pub use commands::{GetCommand, SubmitCommand, SubmitError, Submitted};
+pub use dispatch::{GetCommand, SubmitCommand, SubmitError, Submitted};
 pub use keep::{
     DesiredError, KeepSettings, SetDesired, SetFleetFile, desired_json, overrides_from,
 };
@@ -99,7 +99,7 @@ pub struct Registry {
     /// Announcing alerts once durable, and the reconnect grace of lost nodes.
     alerting: alerting::Alerting,
     /// Every command sent or waiting to be sent to a node.
-    commands: commands::Tracker,
+    commands: dispatch::Tracker,
     /// The domain supervision: pot and node guards, desired state, reconciliation.
     keep: keep::Keep,
 }
@@ -152,7 +152,7 @@ impl Registry {
             counters: Arc::default(),
             alerts: AlertBook::default(),
             alerting: alerting::Alerting::awaiting(awaited),
-            commands: commands::Tracker::default(),
+            commands: dispatch::Tracker::default(),
             keep: keep::Keep::default(),
         }
     }

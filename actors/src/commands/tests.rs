@@ -11,6 +11,16 @@ use serde_json::{Value, json};
 use super::*;
 use crate::settings::CommandSettings;
 
+/// An operator's command.
+fn order(id: u64, command: Command, place: Place) -> Order {
+    Order {
+        id,
+        command,
+        origin: Origin::Operator,
+        place,
+    }
+}
+
 fn settings() -> CommandSettings {
     CommandSettings {
         timeout: Duration::from_secs(30),
@@ -80,7 +90,7 @@ impl Tracked {
         let now = self.at(s);
         let changes = self
             .book
-            .submit(id, command, Place::Back, true, now, &settings())
+            .submit(order(id, command, Place::Back), true, now, &settings())
             .unwrap();
         (id, changes)
     }
@@ -590,7 +600,7 @@ fn the_started_that_trails_a_restart_answers_nothing_else() {
     t.feed(0, Status(NodeStatus::Stopped), 3.5);
     t.feed(0, Status(NodeStatus::Running), 4.0);
     let (logs, _) = t.submit_at(4.1, Command::GetPotLogs("a".into()));
-    let grace = super::book::STARTED_GRACE.as_secs_f64();
+    let grace = super::ledger::STARTED_GRACE.as_secs_f64();
     let late = t.feed(0, Event(E::Started, None), 4.0 + grace + 1.0);
     assert_eq!(statuses(&late), [(logs, CommandStatus::Completed)]);
     let _ = restart2;
@@ -603,9 +613,12 @@ fn the_queue_is_bounded_per_node() {
     for _ in 0..3 {
         t.submit_at(0.0, deploy("a"));
     }
-    let refused = t
-        .book
-        .submit(99, deploy("b"), Place::Back, true, t.at(0.0), &settings());
+    let refused = t.book.submit(
+        order(99, deploy("b"), Place::Back),
+        true,
+        t.at(0.0),
+        &settings(),
+    );
     assert_eq!(refused, Err(QueueFull(3)));
     assert!(t.book.get(99).is_none());
     assert_eq!(
@@ -616,9 +629,7 @@ fn the_queue_is_bounded_per_node() {
     let front = t
         .book
         .submit(
-            100,
-            Command::GetInstalledPots,
-            Place::Front,
+            order(100, Command::GetInstalledPots, Place::Front),
             true,
             t.at(0.0),
             &settings(),
@@ -635,8 +646,11 @@ fn offline_commands_wait_and_go_out_in_order_after_the_cores_list() {
         max_waiting: 10,
         ..settings()
     };
-    let mut submit =
-        |id, command, place| t.book.submit(id, command, place, false, now, &s).unwrap();
+    let mut submit = |id, command, place| {
+        t.book
+            .submit(order(id, command, place), false, now, &s)
+            .unwrap()
+    };
     assert_eq!(
         statuses(&submit(1, deploy("b"), Place::Back)),
         [(1, CommandStatus::Pending)]
@@ -648,9 +662,7 @@ fn offline_commands_wait_and_go_out_in_order_after_the_cores_list() {
     let list = t
         .book
         .submit(
-            5,
-            Command::GetInstalledPots,
-            Place::Front,
+            order(5, Command::GetInstalledPots, Place::Front),
             true,
             t.at(1.0),
             &s,
@@ -726,4 +738,29 @@ fn a_list_names_each_pot_once_and_at_most_its_bound() {
     let pots = done[0].result.as_ref().unwrap()["pots"].as_array().unwrap();
     assert_eq!(pots.len(), MAX_LISTED_POTS);
     assert_eq!(pots[0]["status"], "Failed");
+}
+
+/// What settled each command, typed: only an `Error` or a timeout is the node not doing it.
+#[test]
+fn settlements_say_what_ended_each_command() {
+    let mut t = Tracked::new();
+    let (error, _) = t.submit_at(0.0, deploy("a"));
+    let (answered, _) = t.submit_at(0.0, deploy("b"));
+    let (silent, _) = t.submit_at(0.0, deploy("c"));
+    let (lost, _) = t.submit_at(0.0, deploy("d"));
+    let mut settled = t.feed(error, Event(E::Error, Some("pot a failed")), 1.0);
+    settled.extend(t.feed(answered, Pot("b", P::Running, None), 1.0));
+    settled.extend(t.feed(silent, Expire(100.0), 100.0));
+    settled.extend(t.book.connection_lost(t.at(101.0)));
+    let by_id = |id: u64| settled.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(by_id(error).settlement, Some(Settlement::NodeError));
+    assert_eq!(by_id(answered).settlement, Some(Settlement::Answered));
+    assert_eq!(by_id(silent).settlement, Some(Settlement::TimedOut));
+    assert_eq!(by_id(lost).settlement, Some(Settlement::ConnectionLost));
+    let unanswered: Vec<u64> = settled
+        .iter()
+        .filter(|r| r.unanswered())
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(unanswered, [error, silent]);
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::{NodeRecord, Registry, queued};
 use crate::alerts::{AlertKey, AlertKind};
-use crate::commands::{CommandRecord, CommandStatus, Place};
+use crate::commands::{CommandRecord, CommandStatus, Origin, Place};
 use crate::policy::{
     Action, Cause, Desired, DesiredPot, Drift, FileNode, FleetFile, NodeAction, NodeGuard,
     Observed, Override, PotGuard, RestartLimits, RestartPolicy, Step, effective, plan, silent,
@@ -95,10 +95,6 @@ pub(super) struct Keep {
     pub overrides: HashMap<NodeId, BTreeMap<String, Override>>,
     /// Boxed, like the registry's records: the table's spare slots cost a pointer each.
     nodes: HashMap<NodeId, Box<NodeKeep>>,
-    /// Commands the pot guards ordered, to count a failed attempt.
-    ordered: HashMap<u64, (NodeId, String)>,
-    /// `Restart`s the node policy ordered.
-    node_ordered: BTreeSet<u64>,
 }
 
 impl Keep {
@@ -348,7 +344,8 @@ impl Registry {
                         "Node {node_id} pot {pot_id}: an unasked status; confirming it with \
                          GetPotStatus before acting."
                     );
-                    self.submit_internal(node_id, Command::GetPotStatus(pot_id.to_owned()), ctx);
+                    let confirm = Command::GetPotStatus(pot_id.to_owned());
+                    self.submit_internal(node_id, confirm, Origin::Core, ctx);
                 }
             }
             Action::Restart { after } => {
@@ -431,8 +428,10 @@ impl Registry {
                 }
             }
         };
-        if let Some(id) = self.submit_internal(node_id, command, ctx) {
-            self.keep.ordered.insert(id, (node_id, pot_id.to_owned()));
+        if self
+            .submit_internal(node_id, command, Origin::PotPolicy, ctx)
+            .is_some()
+        {
             self.pot_changed(node_id, pot_id);
         }
     }
@@ -472,12 +471,13 @@ impl Registry {
         &mut self,
         node_id: NodeId,
         command: Command,
+        origin: Origin,
         ctx: &mut Context<Self>,
     ) -> Option<u64> {
         if let Command::InstallPot(install) = &command {
             self.keep.pot(node_id, &install.pot_id).last_install = Some(install.clone());
         }
-        match self.submit_tracked(node_id, command, Place::Back, true, ctx) {
+        match self.submit_tracked(node_id, command, (origin, Place::Back), true, ctx) {
             Ok(submitted) => Some(submitted.command_id),
             Err(e) => {
                 log::warn!("Node {node_id}: cannot send a command the Core decided on: {e}.");
@@ -513,13 +513,8 @@ impl Registry {
         record: &CommandRecord,
         ctx: &mut Context<Self>,
     ) {
-        let failed_by_node = record.status == CommandStatus::Failed
-            && record
-                .result
-                .as_ref()
-                .is_some_and(|r| r["status"] == "Error");
-        let unanswered = failed_by_node || record.status == CommandStatus::TimedOut;
-        if self.keep.node_ordered.remove(&record.id) && unanswered {
+        let unanswered = record.unanswered();
+        if record.origin == Origin::NodePolicy && unanswered {
             let action = self
                 .keep
                 .nodes
@@ -528,17 +523,19 @@ impl Registry {
                 .map(|g| g.on_attempt_failed(Instant::now()));
             self.act_on_node(node_id, action, ctx);
         }
-        if let Some((node, pot_id)) = self.keep.ordered.remove(&record.id)
+        if record.origin == Origin::PotPolicy
             && unanswered
+            && let Some(pot_id) = record.command.pot_id()
         {
             let action = self
                 .keep
-                .pot(node, &pot_id)
+                .pot(node_id, pot_id)
                 .guard
                 .as_mut()
                 .map(|g| g.on_attempt_failed(Instant::now()));
             if let Some(action) = action {
-                self.act(node, &pot_id, action, ctx);
+                let pot_id = pot_id.to_owned();
+                self.act(node_id, &pot_id, action, ctx);
             }
         }
         if matches!(record.command, Command::GetInstalledPots)
@@ -582,9 +579,7 @@ impl Registry {
         match action {
             Some(NodeAction::Restart) => {
                 log::warn!("Node {node_id} reports Failed; sending it Restart (nodes.restart).");
-                if let Some(id) = self.submit_internal(node_id, Command::Restart, ctx) {
-                    self.keep.node_ordered.insert(id);
-                }
+                self.submit_internal(node_id, Command::Restart, Origin::NodePolicy, ctx);
             }
             Some(NodeAction::GaveUp { reason }) => log::error!("Node {node_id}: {reason}"),
             Some(NodeAction::None) | None => {}
@@ -667,7 +662,7 @@ impl Registry {
                 "Node {node_id}: converging on its desired state: {}.",
                 command.name()
             );
-            self.submit_internal(node_id, command, ctx);
+            self.submit_internal(node_id, command, Origin::Core, ctx);
         }
     }
 
@@ -880,6 +875,7 @@ impl Registry {
             self.submit_internal(
                 node_id,
                 Command::InstallPot(install_of(pot_id, &desired)),
+                Origin::Core,
                 ctx,
             );
         }

@@ -59,9 +59,25 @@ pub enum Decision {
 
 /// What a decision changed, for the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub enum IdentityChange {
     /// Create or replace this identity's record.
     Upsert(Identity),
+}
+
+/// Where a known identity stands for a registration (`IdentityBook::standing`).
+#[derive(Debug)]
+enum Standing {
+    Revoked,
+    Pending,
+    /// Listed in `auth.totp_exempt`: in without a code.
+    Exempt,
+    /// It has no key yet (it was made while exempt).
+    NoKey,
+    /// Its key waits to be handed over (approved, or enrolled without handing it out).
+    KeyToDeliver,
+    LockedOut(Instant),
+    NoCode,
+    Code(SecretString),
 }
 
 /// Identities enrolled by name only get keys from the top of the u64 range down (a node id
@@ -144,7 +160,7 @@ impl IdentityBook {
         source: IpAddr,
         unix_secs: u64,
         now: Instant,
-    ) -> (Decision, Vec<Change>) {
+    ) -> (Decision, Vec<IdentityChange>) {
         let known = self.by_node_id.get(&reg.node_id).copied();
         if !self.settings.totp {
             // PROTOCOL.md: with TOTP off every registration is accepted and no key is handed
@@ -179,7 +195,8 @@ impl IdentityBook {
         self.enroll_new(reg, source, !named.is_empty(), now)
     }
 
-    /// A registration from a node id the book knows.
+    /// A registration from a node id the book knows: its verdict follows from where the
+    /// identity stands.
     fn known(
         &mut self,
         key: IdentityKey,
@@ -187,88 +204,109 @@ impl IdentityBook {
         source: IpAddr,
         unix_secs: u64,
         now: Instant,
-    ) -> (Decision, Vec<Change>) {
+    ) -> (Decision, Vec<IdentityChange>) {
         let Some(identity) = self.identities.get(&key) else {
             return refuse(RefusalCode::AuthenticationFailed, "unknown identity", false);
         };
-        match identity.state {
-            IdentityState::Revoked => {
-                return refuse(RefusalCode::Revoked, "this node was revoked", false);
-            }
-            IdentityState::Pending => {
-                return refuse(
-                    RefusalCode::PendingApproval,
-                    "this node waits for an operator's approval",
-                    false,
-                );
-            }
-            IdentityState::Active => {}
-        }
-        if self.exempt_identity(identity, reg) {
-            return accept(key);
-        }
-        if identity.secret.is_none() {
-            // Made while exempt: it gets a key now, unless only operators hand out keys.
-            if self.settings.enrollment == Enrollment::Closed {
-                return refuse(
-                    RefusalCode::AuthenticationFailed,
-                    "this node has no key; an operator must enroll it",
-                    false,
-                );
-            }
-            let mut identity = identity.clone();
-            identity.secret = Some(totp::new_secret());
-            identity.key_delivered = false;
-            self.identities.insert(key, identity);
-        }
-        let Some(identity) = self.identities.get(&key) else {
-            return refuse(RefusalCode::AuthenticationFailed, "unknown identity", false);
-        };
-        if !identity.key_delivered {
-            // The key goes only to a registration under the name the identity was made with.
-            if identity.name.as_ref().is_some_and(|n| *n != reg.node_name) {
-                return refuse(
-                    RefusalCode::AuthenticationFailed,
-                    "this node's key waits for a registration under its own name",
-                    false,
-                );
-            }
-            // Approved (or enrolled without handing the key out): this ack hands it over.
-            let mut identity = identity.clone();
-            identity.key_delivered = true;
-            let totp_key = identity.secret.clone();
-            let change = Change::Upsert(Identity::clone(&identity));
-            self.identities.insert(key, identity);
-            return (
-                Decision::Accept {
-                    identity: key,
-                    totp_key,
-                },
-                vec![change],
-            );
-        }
-        if let Some(until) = self.lockouts.locked_until(Some(key), source, now) {
-            return locked_out(until, now, false);
-        }
-        let Some(code) = reg.totp_code.as_ref() else {
-            let outcome = self.lockouts.failure(key, source, now);
-            return refuse_failed("this node is enrolled and must send totp_code", outcome);
-        };
-        match self.verify(key, code, unix_secs) {
-            CodeCheck::Accepted { step } => {
-                self.lockouts.success(key, source);
-                self.accepted_step(key, step, None)
-            }
-            CodeCheck::Replayed => refuse(
-                RefusalCode::AuthenticationFailed,
-                "replayed TOTP code; wait for the next 30 s step",
+        match self.standing(identity, reg, source, now) {
+            Standing::Revoked => refuse(RefusalCode::Revoked, "this node was revoked", false),
+            Standing::Pending => refuse(
+                RefusalCode::PendingApproval,
+                "this node waits for an operator's approval",
                 false,
             ),
-            CodeCheck::Invalid => {
+            Standing::Exempt => accept(key),
+            Standing::NoKey if self.settings.enrollment == Enrollment::Closed => refuse(
+                RefusalCode::AuthenticationFailed,
+                "this node has no key; an operator must enroll it",
+                false,
+            ),
+            Standing::NoKey => {
+                if let Some(identity) = self.identities.get_mut(&key) {
+                    identity.secret = Some(totp::new_secret());
+                    identity.key_delivered = false;
+                }
+                self.deliver_key(key, reg)
+            }
+            Standing::KeyToDeliver => self.deliver_key(key, reg),
+            Standing::LockedOut(until) => locked_out(until, now, false),
+            Standing::NoCode => {
                 let outcome = self.lockouts.failure(key, source, now);
-                refuse_failed("invalid TOTP code", outcome)
+                refuse_failed("this node is enrolled and must send totp_code", outcome)
+            }
+            Standing::Code(code) => match self.verify(key, &code, unix_secs) {
+                CodeCheck::Accepted { step } => {
+                    self.lockouts.success(key, source);
+                    self.accepted_step(key, step, None)
+                }
+                CodeCheck::Replayed => refuse(
+                    RefusalCode::AuthenticationFailed,
+                    "replayed TOTP code; wait for the next 30 s step",
+                    false,
+                ),
+                CodeCheck::Invalid => {
+                    let outcome = self.lockouts.failure(key, source, now);
+                    refuse_failed("invalid TOTP code", outcome)
+                }
+            },
+        }
+    }
+
+    /// Where a known identity stands for this registration, the first rule that applies.
+    fn standing(
+        &self,
+        identity: &Identity,
+        reg: &NodeRegistration,
+        source: IpAddr,
+        now: Instant,
+    ) -> Standing {
+        match identity.state {
+            IdentityState::Revoked => Standing::Revoked,
+            IdentityState::Pending => Standing::Pending,
+            IdentityState::Active if self.exempt_identity(identity, reg) => Standing::Exempt,
+            // Made while exempt: it gets a key now, unless only operators hand out keys.
+            IdentityState::Active if identity.secret.is_none() => Standing::NoKey,
+            IdentityState::Active if !identity.key_delivered => Standing::KeyToDeliver,
+            IdentityState::Active => {
+                match (
+                    self.lockouts.locked_until(Some(identity.key), source, now),
+                    reg.totp_code.clone(),
+                ) {
+                    (Some(until), _) => Standing::LockedOut(until),
+                    (None, None) => Standing::NoCode,
+                    (None, Some(code)) => Standing::Code(code),
+                }
             }
         }
+    }
+
+    /// Hands an identity's key over in this ack (approved, enrolled without handing it out, or
+    /// just made) — only to a registration under the name the identity was made with.
+    fn deliver_key(
+        &mut self,
+        key: IdentityKey,
+        reg: &NodeRegistration,
+    ) -> (Decision, Vec<IdentityChange>) {
+        let Some(identity) = self.identities.get_mut(&key) else {
+            return refuse(RefusalCode::AuthenticationFailed, "unknown identity", false);
+        };
+        if identity.name.as_ref().is_some_and(|n| *n != reg.node_name) {
+            return refuse(
+                RefusalCode::AuthenticationFailed,
+                "this node's key waits for a registration under its own name",
+                false,
+            );
+        }
+        identity.key_delivered = true;
+        let totp_key = identity.secret.clone();
+        let change = IdentityChange::Upsert(Identity::clone(identity));
+        (
+            Decision::Accept {
+                identity: key,
+                totp_key,
+            },
+            vec![change],
+        )
     }
 
     /// An unknown node id with the name of an enrolled identity: is it that identity back (a
@@ -282,7 +320,7 @@ impl IdentityBook {
         source: IpAddr,
         unix_secs: u64,
         now: Instant,
-    ) -> (Option<Decision>, Vec<Change>) {
+    ) -> (Option<Decision>, Vec<IdentityChange>) {
         let active = self
             .identities
             .get(&key)
@@ -333,7 +371,7 @@ impl IdentityBook {
         key: IdentityKey,
         step: u64,
         link: Option<NodeId>,
-    ) -> (Decision, Vec<Change>) {
+    ) -> (Decision, Vec<IdentityChange>) {
         let Some(identity) = self.identities.get_mut(&key) else {
             return refuse(RefusalCode::AuthenticationFailed, "unknown identity", false);
         };
@@ -344,7 +382,7 @@ impl IdentityBook {
             }
             self.by_node_id.insert(node_id, key);
         }
-        let change = Change::Upsert(Identity::clone(identity));
+        let change = IdentityChange::Upsert(Identity::clone(identity));
         (accept(key).0, vec![change])
     }
 
@@ -355,7 +393,7 @@ impl IdentityBook {
         source: IpAddr,
         name_taken: bool,
         now: Instant,
-    ) -> (Decision, Vec<Change>) {
+    ) -> (Decision, Vec<IdentityChange>) {
         let enrollment = self.settings.enrollment;
         if enrollment == Enrollment::Closed && !self.exempt(reg) {
             return refuse(
@@ -401,7 +439,7 @@ impl IdentityBook {
             key_delivered: state == IdentityState::Active,
             name_shared: name_taken,
         };
-        let mut changes = vec![Change::Upsert(Identity::clone(&identity))];
+        let mut changes = vec![IdentityChange::Upsert(Identity::clone(&identity))];
         if name_taken {
             changes.extend(self.mark_name_shared(&reg.node_name));
         }
@@ -428,7 +466,7 @@ impl IdentityBook {
         }
     }
 
-    fn mark_name_shared(&mut self, name: &str) -> Vec<Change> {
+    fn mark_name_shared(&mut self, name: &str) -> Vec<IdentityChange> {
         let keys = self.by_name.get(name).cloned().unwrap_or_default();
         let mut changes = Vec::new();
         for key in keys {
@@ -436,7 +474,7 @@ impl IdentityBook {
                 && !identity.name_shared
             {
                 identity.name_shared = true;
-                changes.push(Change::Upsert(Identity::clone(identity)));
+                changes.push(IdentityChange::Upsert(Identity::clone(identity)));
             }
         }
         changes
@@ -486,7 +524,7 @@ impl IdentityBook {
         &mut self,
         node_id: Option<NodeId>,
         name: Option<&str>,
-    ) -> (Identity, Vec<Change>) {
+    ) -> (Identity, Vec<IdentityChange>) {
         let existing = node_id.and_then(|id| self.by_node_id.get(&id).copied());
         let key = match (existing, node_id) {
             (Some(key), _) => key,
@@ -519,13 +557,13 @@ impl IdentityBook {
             changes.extend(self.lift_name_tombstones(name, key));
         }
         self.index(identity.clone());
-        changes.push(Change::Upsert(Identity::clone(&identity)));
+        changes.push(IdentityChange::Upsert(Identity::clone(&identity)));
         (identity, changes)
     }
 
     /// Revoked identities other than `keep` give up `name` (enrolling it again lifts the
     /// tombstone on the name; the revoked ids stay refused).
-    fn lift_name_tombstones(&mut self, name: &str, keep: IdentityKey) -> Vec<Change> {
+    fn lift_name_tombstones(&mut self, name: &str, keep: IdentityKey) -> Vec<IdentityChange> {
         let keys = self.by_name.get(name).cloned().unwrap_or_default();
         let mut changes = Vec::new();
         for key in keys.into_iter().filter(|k| *k != keep) {
@@ -533,7 +571,7 @@ impl IdentityBook {
                 && identity.state == IdentityState::Revoked
             {
                 identity.name = None;
-                changes.push(Change::Upsert(Identity::clone(identity)));
+                changes.push(IdentityChange::Upsert(Identity::clone(identity)));
                 if let Some(list) = self.by_name.get_mut(name) {
                     list.retain(|k| *k != key);
                 }
@@ -553,27 +591,27 @@ impl IdentityBook {
     }
 
     /// Approves a pending identity: its next registration gets the key.
-    pub fn approve(&mut self, key: IdentityKey) -> Option<Change> {
+    pub fn approve(&mut self, key: IdentityKey) -> Option<IdentityChange> {
         let identity = self.identities.get_mut(&key)?;
         if identity.state != IdentityState::Pending {
             return None;
         }
         identity.state = IdentityState::Active;
         identity.key_delivered = false;
-        Some(Change::Upsert(Identity::clone(identity)))
+        Some(IdentityChange::Upsert(Identity::clone(identity)))
     }
 
     /// Revokes an identity: its secret is forgotten and a tombstone stays.
-    pub fn revoke(&mut self, key: IdentityKey) -> Option<Change> {
+    pub fn revoke(&mut self, key: IdentityKey) -> Option<IdentityChange> {
         let identity = self.identities.get_mut(&key)?;
         identity.state = IdentityState::Revoked;
         identity.secret = None;
         identity.key_delivered = false;
-        Some(Change::Upsert(Identity::clone(identity)))
+        Some(IdentityChange::Upsert(Identity::clone(identity)))
     }
 }
 
-fn accept(identity: IdentityKey) -> (Decision, Vec<Change>) {
+fn accept(identity: IdentityKey) -> (Decision, Vec<IdentityChange>) {
     (
         Decision::Accept {
             identity,
@@ -583,7 +621,7 @@ fn accept(identity: IdentityKey) -> (Decision, Vec<Change>) {
     )
 }
 
-fn refuse(code: RefusalCode, reason: &str, log: bool) -> (Decision, Vec<Change>) {
+fn refuse(code: RefusalCode, reason: &str, log: bool) -> (Decision, Vec<IdentityChange>) {
     (
         Decision::Refuse {
             code,
@@ -594,7 +632,7 @@ fn refuse(code: RefusalCode, reason: &str, log: bool) -> (Decision, Vec<Change>)
     )
 }
 
-fn locked_out(until: Instant, now: Instant, log: bool) -> (Decision, Vec<Change>) {
+fn locked_out(until: Instant, now: Instant, log: bool) -> (Decision, Vec<IdentityChange>) {
     let secs = until.saturating_duration_since(now).as_secs().max(1);
     refuse(
         RefusalCode::LockedOut,
@@ -605,7 +643,7 @@ fn locked_out(until: Instant, now: Instant, log: bool) -> (Decision, Vec<Change>
 
 /// A failure: refused as AUTHENTICATION_FAILED, or as LOCKED_OUT when it started a lockout (the
 /// one refusal worth a log line).
-fn refuse_failed(reason: &str, outcome: Outcome) -> (Decision, Vec<Change>) {
+fn refuse_failed(reason: &str, outcome: Outcome) -> (Decision, Vec<IdentityChange>) {
     // The attempt that starts a lockout still hears what was wrong with it (and is the one
     // worth a log line); the attempts after it are refused as LOCKED_OUT.
     let starts_lockout = !matches!(outcome, Outcome::Counted);

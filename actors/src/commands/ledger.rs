@@ -69,9 +69,65 @@ pub struct CommandRecord {
     pub updated_at: SystemTime,
     /// `{"status": .., "message": .., "pots": [..]}` with what applies, once there is one.
     pub result: Option<Value>,
+    /// What settled it, once final (the same as `result` says, typed).
+    pub settlement: Option<Settlement>,
+    /// Who asked for it.
+    pub origin: Origin,
     /// Once sent: when it times out (for `GetInstalledPots`: when its window ends). Kept
     /// after it is final, so the caller can forget the deadline it set.
     pub deadline: Option<Instant>,
+}
+
+/// Who asked for a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An operator, through the API (one node or a broadcast).
+    Operator,
+    /// The Core itself: a registration's `GetInstalledPots`, a confirmation, a step towards
+    /// the desired state.
+    Core,
+    /// A pot's restart policy: a restart, reinstall or start it waited a backoff for (a failed
+    /// one counts against the pot's budget).
+    PotPolicy,
+    /// The node policy (`nodes.restart`): a `Restart` (a failed one counts against the node).
+    NodePolicy,
+}
+
+/// What settled a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// The node answered: a pot status or a node event by CORE.md's table (`Error` excluded).
+    Answered,
+    /// The node answered with a `NodeEvent` `Error`.
+    NodeError,
+    /// A `GetInstalledPots` window closed.
+    WindowClosed,
+    /// No answer within its timeout.
+    TimedOut,
+    /// The connection it was sent on was lost before an answer.
+    ConnectionLost,
+    /// It could not be sent (a v1 node, or the Core shutting down).
+    NotSent,
+}
+
+impl CommandRecord {
+    /// It was sent and the node did not do it: it answered `Error`, or nothing in time (a
+    /// failed attempt, for the policy that ordered it).
+    pub fn unanswered(&self) -> bool {
+        matches!(
+            self.settlement,
+            Some(Settlement::NodeError | Settlement::TimedOut)
+        )
+    }
+}
+
+/// A command to track: its id (the caller's), who asked, and where it joins its slot's queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: u64,
+    pub command: Command,
+    pub origin: Origin,
+    pub place: Place,
 }
 
 /// Where a new command joins its slot's queue.
@@ -187,13 +243,17 @@ impl CommandBook {
     /// the new command's record. `Place::Front` is never refused.
     pub fn submit(
         &mut self,
-        id: u64,
-        command: Command,
-        place: Place,
+        order: Order,
         connected: bool,
         now: Now,
         settings: &CommandSettings,
     ) -> Result<Changes, QueueFull> {
+        let Order {
+            id,
+            command,
+            origin,
+            place,
+        } = order;
         if place == Place::Back && self.waiting_count >= settings.max_waiting {
             return Err(QueueFull(self.waiting_count));
         }
@@ -205,6 +265,8 @@ impl CommandBook {
             created_at: now.wall,
             updated_at: now.wall,
             result: None,
+            settlement: None,
+            origin,
             deadline: None,
         };
         let mut changes = Vec::new();
@@ -252,7 +314,10 @@ impl CommandBook {
         let result = message("the connection to the node was lost before it answered");
         self.in_flight
             .drain(..)
-            .map(|f| settle(f.record, CommandStatus::Failed, Some(result.clone()), now))
+            .map(|f| {
+                let failed = (CommandStatus::Failed, Settlement::ConnectionLost);
+                settle(f.record, failed, Some(result.clone()), now)
+            })
             .collect()
     }
 
@@ -262,7 +327,10 @@ impl CommandBook {
         std::mem::take(&mut self.waiting)
             .into_values()
             .flatten()
-            .map(|r| settle(r, CommandStatus::Failed, Some(message(reason)), now))
+            .map(|r| {
+                let failed = (CommandStatus::Failed, Settlement::NotSent);
+                settle(r, failed, Some(message(reason)), now)
+            })
             .collect()
     }
 
@@ -300,14 +368,8 @@ impl CommandBook {
             });
         if let Some((index, verdict)) = answered {
             let result = answer(status.as_str(), message);
-            self.finish(
-                index,
-                verdict.status(),
-                Some(result),
-                now,
-                settings,
-                &mut changes,
-            );
+            let settled = (verdict.status(), Settlement::Answered);
+            self.finish(index, settled, Some(result), now, settings, &mut changes);
         }
         changes
     }
@@ -340,12 +402,12 @@ impl CommandBook {
         };
         let mut changes = Vec::new();
         if let Some(index) = target {
-            let status = match kind {
-                NodeEventKind::Error => CommandStatus::Failed,
-                _ => CommandStatus::Completed,
+            let settled = match kind {
+                NodeEventKind::Error => (CommandStatus::Failed, Settlement::NodeError),
+                _ => (CommandStatus::Completed, Settlement::Answered),
             };
             let result = answer(kind.as_str(), text);
-            self.finish(index, status, Some(result), now, settings, &mut changes);
+            self.finish(index, settled, Some(result), now, settings, &mut changes);
         }
         changes
     }
@@ -367,14 +429,8 @@ impl CommandBook {
             (NodeStatus::Running, Progress::NodeStopped) => {
                 self.awaiting_started = Some(now.instant + STARTED_GRACE);
                 let result = answer(status.as_str(), None);
-                self.finish(
-                    index,
-                    CommandStatus::Completed,
-                    Some(result),
-                    now,
-                    settings,
-                    &mut changes,
-                );
+                let settled = (CommandStatus::Completed, Settlement::Answered);
+                self.finish(index, settled, Some(result), now, settings, &mut changes);
             }
             _ => {}
         }
@@ -393,17 +449,20 @@ impl CommandBook {
         else {
             return changes;
         };
-        let (status, result) = match &self.in_flight[index].progress {
-            Progress::Listed(listed) => (CommandStatus::Completed, pots_result(listed)),
+        let (settled, result) = match &self.in_flight[index].progress {
+            Progress::Listed(listed) => (
+                (CommandStatus::Completed, Settlement::WindowClosed),
+                pots_result(listed),
+            ),
             _ => {
                 let waited = timeout_of(&self.in_flight[index].record.command, settings);
                 (
-                    CommandStatus::TimedOut,
+                    (CommandStatus::TimedOut, Settlement::TimedOut),
                     message(&format!("no answer within {waited:?}")),
                 )
             }
         };
-        self.finish(index, status, Some(result), now, settings, &mut changes);
+        self.finish(index, settled, Some(result), now, settings, &mut changes);
         changes
     }
 
@@ -436,14 +495,14 @@ impl CommandBook {
     fn finish(
         &mut self,
         index: usize,
-        status: CommandStatus,
+        settled: (CommandStatus, Settlement),
         result: Option<Value>,
         now: Now,
         settings: &CommandSettings,
         changes: &mut Changes,
     ) {
         let done = self.in_flight.remove(index);
-        changes.push(settle(done.record, status, result, now));
+        changes.push(settle(done.record, settled, result, now));
         self.dispatch(&done.slot, now, settings, changes);
     }
 
@@ -487,11 +546,12 @@ impl CommandBook {
 
 fn settle(
     mut record: CommandRecord,
-    status: CommandStatus,
+    (status, settlement): (CommandStatus, Settlement),
     result: Option<Value>,
     now: Now,
 ) -> CommandRecord {
     record.status = status;
+    record.settlement = Some(settlement);
     record.updated_at = now.wall;
     record.result = result;
     record

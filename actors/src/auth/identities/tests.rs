@@ -92,7 +92,9 @@ fn open_mode_trusts_first_use_then_requires_codes() {
             totp_key: None
         }
     );
-    assert!(matches!(&changes[..], [Change::Upsert(i)] if i.last_step == Some((T + 30) / 30)));
+    assert!(
+        matches!(&changes[..], [IdentityChange::Upsert(i)] if i.last_step == Some((T + 30) / 30))
+    );
 }
 
 #[test]
@@ -184,7 +186,7 @@ fn a_returning_node_with_a_new_id_is_linked_by_name_and_code() {
             totp_key: None
         }
     );
-    assert!(matches!(&changes[..], [Change::Upsert(i)] if i.node_ids == [100, 200]));
+    assert!(matches!(&changes[..], [IdentityChange::Upsert(i)] if i.node_ids == [100, 200]));
     assert_eq!(book.by_node_id(200).map(|i| i.key), Some(100));
     // Someone else using the name with a wrong code never touches that identity: in open mode
     // it becomes a new identity sharing the name.
@@ -499,7 +501,7 @@ fn after_a_restart_the_next_step_gets_in_and_the_last_one_is_a_replay() {
     assert_eq!(refusal(&d), None);
     let stored: Vec<Identity> = changes
         .into_iter()
-        .map(|Change::Upsert(identity)| identity)
+        .map(|IdentityChange::Upsert(identity)| identity)
         .collect();
     assert_eq!(
         stored[0].last_step,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use honeybee_store::WriterHandle;
 
-use super::book::{Change, Decision, Identity, IdentityBook};
+use super::identities::{Decision, Identity, IdentityBook, IdentityChange};
 use honeybee_protocol::{NodeId, SecretString};
 use honeybee_store::IdentityState;
 
@@ -19,15 +19,15 @@ use crate::log_limit::LogLimiter;
 
 /// Decides registrations with TOTP and enrollment rules.
 #[derive(Debug)]
-pub struct BookAdmission {
+pub struct IdentityGate {
     book: IdentityBook,
     store: WriterHandle,
     log: LogLimiter,
 }
 
-impl BookAdmission {
+impl IdentityGate {
     pub fn new(book: IdentityBook, store: WriterHandle) -> Self {
-        BookAdmission {
+        IdentityGate {
             book,
             store,
             log: LogLimiter::new(20, Duration::from_secs(60)),
@@ -35,9 +35,9 @@ impl BookAdmission {
     }
 }
 
-impl BookAdmission {
-    fn persist(&self, changes: impl IntoIterator<Item = Change>) {
-        for Change::Upsert(identity) in changes {
+impl IdentityGate {
+    fn persist(&self, changes: impl IntoIterator<Item = IdentityChange>) {
+        for IdentityChange::Upsert(identity) in changes {
             if let Err(e) = self.store.upsert_identity(identity) {
                 log::error!("Cannot queue an identity change for the store: {e}.");
             }
@@ -53,7 +53,7 @@ impl BookAdmission {
     }
 }
 
-impl Admission for BookAdmission {
+impl Admission for IdentityGate {
     fn decide(&mut self, applicant: &Applicant<'_>) -> Verdict {
         let reg = applicant.registration;
         let unix = SystemTime::now()

@@ -18,7 +18,7 @@ use honeybee_store::CommandRow;
 
 use super::{Broadcast, NodeRecord, Registry, queued};
 use crate::commands::{
-    Changes, CommandBook, CommandRecord, CommandStatus, CommandView, Now, Place,
+    Changes, CommandBook, CommandRecord, CommandStatus, CommandView, Now, Order, Origin, Place,
 };
 use crate::counters::Outcome;
 use crate::feed::Change;
@@ -101,20 +101,19 @@ impl Registry {
         &mut self,
         node_id: NodeId,
         command: Command,
-        place: Place,
+        (origin, place): (Origin, Place),
         connected: bool,
         ctx: &mut Context<Self>,
     ) -> Result<Submitted, SubmitError> {
         let id = self.commands.last_id + 1;
         let book = self.commands.books.entry(node_id).or_default();
-        let submitted = book.submit(
+        let order = Order {
             id,
             command,
+            origin,
             place,
-            connected,
-            Now::current(),
-            &self.settings.commands,
-        );
+        };
+        let submitted = book.submit(order, connected, Now::current(), &self.settings.commands);
         let changes = match submitted {
             Ok(changes) => changes,
             Err(full) => {
@@ -259,8 +258,13 @@ impl Registry {
             });
             return;
         }
-        let listed =
-            self.submit_tracked(node_id, Command::GetInstalledPots, Place::Front, true, ctx);
+        let listed = self.submit_tracked(
+            node_id,
+            Command::GetInstalledPots,
+            (Origin::Core, Place::Front),
+            true,
+            ctx,
+        );
         debug_assert!(listed.is_ok(), "a command at the front is never refused");
         self.with_book(node_id, ctx, CommandBook::dispatch_all);
     }
@@ -371,7 +375,13 @@ impl Handler<SubmitCommand> for Registry {
             return Err(SubmitError::Offline);
         }
         self.keep_on_operator_command(node_id, &msg.command);
-        self.submit_tracked(node_id, msg.command, Place::Back, connected, ctx)
+        self.submit_tracked(
+            node_id,
+            msg.command,
+            (Origin::Operator, Place::Back),
+            connected,
+            ctx,
+        )
     }
 }
 
@@ -399,9 +409,15 @@ impl Handler<Broadcast> for Registry {
             .into_iter()
             .filter_map(|node_id| {
                 self.keep_on_operator_command(node_id, &msg.command);
-                self.submit_tracked(node_id, msg.command.clone(), Place::Back, true, ctx)
-                    .ok()
-                    .map(|s| (node_id, s.command_id))
+                self.submit_tracked(
+                    node_id,
+                    msg.command.clone(),
+                    (Origin::Operator, Place::Back),
+                    true,
+                    ctx,
+                )
+                .ok()
+                .map(|s| (node_id, s.command_id))
             })
             .collect()
     }
