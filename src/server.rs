@@ -12,7 +12,7 @@ use honeybee_actors::auth::gate::IdentityGate;
 use honeybee_actors::auth::identities::{AuthSettings, Enrollment, IdentityBook};
 use honeybee_actors::log_limit::LogLimiter;
 use honeybee_actors::pipeline::Ingest;
-use honeybee_actors::registry::{BeginShutdown, ListNodes};
+use honeybee_actors::registry::{BeginShutdown, FinishShutdown};
 use honeybee_actors::session::{NodeReader, NodeWriter, SessionDeps};
 use honeybee_actors::{
     CommandSettings, ConnectionLimits, ConnectionPermit, NodeSession, Registry, RegistrySettings,
@@ -34,7 +34,8 @@ use honeybee_actors::counters::Counters;
 use honeybee_actors::feed::{Change, EVENTS_PER_CHANGE, Feed};
 use honeybee_actors::policy::FleetFile;
 use honeybee_actors::policy::RestartLimits;
-use honeybee_actors::registry::{KeepSettings, SetFleetFile, overrides_from};
+use honeybee_actors::registry::{SetFleetFile, overrides_from};
+use honeybee_actors::settings::{NodePolicySettings, PotSettings};
 
 /// File descriptors kept free for the store, logs and the API when deriving
 /// `limits.max_connections` from the open-file limit.
@@ -151,17 +152,18 @@ impl Core {
                 strict_version: config.protocol.strict_version,
                 max_nodes: usize::try_from(config.auth.max_nodes).unwrap_or(usize::MAX),
                 commands: command_settings(config),
+                pots: pot_settings(config),
+                nodes: node_policy_settings(config),
                 ..RegistrySettings::default()
             },
             Box::new(IdentityGate::new(book, storage.writer())),
-            storage.writer(),
+            (storage.writer(), storage.store.clone()),
             fleet,
         )
         .with_outputs(feed.clone(), Arc::clone(&counters))
         .with_command_ids_after(last_command_id)
         .with_alerts(alert_book(&storage)?, config.alerts.reconnect_grace)
-        .with_desired_state(keep_settings(config), fleet_desired, overrides)
-        .with_holds(holds)
+        .with_desired_state(fleet_desired, overrides, holds)
         .start();
 
         let addr = SocketAddr::new(config.server.host, config.server.node_port);
@@ -311,12 +313,9 @@ impl Core {
         })
         .await;
         log::info!("Node listener stopped.");
-        // Round trips through the registry: every fleet change sent before them (a session's
-        // end, a pot's last report and the pot actor's answer to it) is queued to the store
-        // before the store closes.
-        for _ in 0..3 {
-            let _ = self.registry.send(ListNodes).await;
-        }
+        // Every pot actor stops once it has done what it was sent (a session's end included):
+        // their store writes are queued before the store closes.
+        let _ = self.registry.send(FinishShutdown).await;
         let storage = self.storage;
         let _ = tokio::task::spawn_blocking(move || storage.close()).await;
     }
@@ -620,20 +619,27 @@ fn load_fleet_file(path: &std::path::Path, config: &Config) -> Result<FleetFile,
     crate::fleet_file::load(path, &allowed).map_err(|e| e.to_string())
 }
 
-/// Restart policies and limits from `pots.*` and `nodes.*`.
-fn keep_settings(config: &Config) -> KeepSettings {
-    let (pots, nodes) = (&config.pots, &config.nodes);
-    KeepSettings {
-        pot_policy: pots.restart,
-        pot_limits: RestartLimits {
+/// Restart policies and limits from `pots.*`.
+fn pot_settings(config: &Config) -> PotSettings {
+    let pots = &config.pots;
+    PotSettings {
+        policy: pots.restart,
+        limits: RestartLimits {
             max_restarts: pots.max_restarts,
             window: pots.restart_window,
             backoff_initial: pots.backoff_initial,
             backoff_max: pots.backoff_max,
         },
-        node_policy: nodes.restart,
-        node_max_restarts: nodes.max_restarts,
-        node_window: nodes.restart_window,
         silence: pots.silence_alert,
+    }
+}
+
+/// The node policy from `nodes.*`.
+fn node_policy_settings(config: &Config) -> NodePolicySettings {
+    let nodes = &config.nodes;
+    NodePolicySettings {
+        policy: nodes.restart,
+        max_restarts: nodes.max_restarts,
+        window: nodes.restart_window,
     }
 }

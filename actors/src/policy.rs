@@ -20,10 +20,10 @@ pub mod silence;
 #[cfg(test)]
 mod tests;
 
-pub use desired::{Desired, DesiredPot, FileNode, FleetFile, Override, effective};
-pub use guard::{Action, Cause, PotGuard, RestartLimits};
+pub use desired::{Desired, DesiredEntry, DesiredPot, FileNode, FleetFile, Override, effective};
+pub use guard::{Action, Cause, GuardMemory, PotGuard, RestartLimits};
 pub use node::{NodeAction, NodeGuard};
-pub use reconcile::{Drift, DriftKind, Observed, Step, drift, plan};
+pub use reconcile::{Drift, DriftKind, Observed, Step, drift, plan, step};
 pub use silence::silent;
 
 /// When a pot (`pots.restart`) or a node (`nodes.restart`) is restarted.

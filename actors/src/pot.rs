@@ -1,73 +1,60 @@
-//! The `Pot` actor: one per (node, pot), holding that pot's lifecycle. The registry routes the
-//! node's reports to it and keeps a mirror of what it records, so that a crashed pot actor is
-//! restarted from its last known state.
+//! The `PotActor`: one per (node, pot), the one owner of that pot — its lifecycle and history,
+//! its restart policy's memory (budget, backoff, give-up, operator hold), its desired state and
+//! how the reported state differs from it, and the silence watch. The registry routes what
+//! concerns the pot to it as [`Input`]s; [`decide`] answers what to do, and the actor does it:
+//! commands go back through the registry (which tracks them and writes them to the node's
+//! session), store writes go straight to the store's queue, alerts and its view go to the
+//! registry. Its state is stored with every change, so a crashed actor is started again from
+//! the store.
+//!
+//! What happens when a pot reports `Failed`: `decide.rs`, `Pot::reported`, from the top.
 
+mod decide;
 pub mod lifecycle;
+mod state;
+#[cfg(test)]
+mod tests;
 
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
-use honeybee_protocol::{NodeId, PotStatus};
+use honeybee_protocol::NodeId;
+use honeybee_store::WriterHandle;
 
-use crate::registry::Registry;
+pub use decide::{Effect, Input, decide, install_of};
+use lifecycle::Transition;
+pub use state::{Attempt, PotState, Reported, transition_row};
+
+use crate::settings::PotSettings;
+
+use crate::commands::Now;
+use crate::limited_log;
+use crate::log_limit::LogLimiter;
+use crate::registry::{PotAlert, PotExited, PotSubmit, PotViewChanged, Registry, queued};
 use crate::supervise::ExitNotice;
-use lifecycle::{Lifecycle, Transition};
 
-/// A status report for this pot, routed by the registry.
+/// Something for the pot to decide about.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct PotReport {
-    pub pot_type: String,
-    pub status: PotStatus,
-    pub message: Option<String>,
-    pub at: SystemTime,
-}
+pub struct Feed(pub Input);
 
-impl PotReport {
-    /// Applies the report to a pot's type and lifecycle; the transition it made, if any. (The
-    /// pot's actor does this, and the registry on its mirror while no actor runs.)
-    pub fn apply_to(self, pot_type: &mut String, lifecycle: &mut Lifecycle) -> Option<Transition> {
-        if !self.pot_type.is_empty() {
-            *pot_type = self.pot_type;
-        }
-        lifecycle.apply(self.status, self.message, self.at).cloned()
-    }
-}
+/// The pot's transitions, oldest first (the last 100).
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<Transition>")]
+pub struct GetHistory;
 
-/// Stop this actor on purpose (no restart).
+/// The Core is shutting down: stop, once everything sent before this is done (the answer
+/// says so: every store write of the pot is queued by then).
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
-pub struct Retire;
+pub struct Stop;
 
 /// Test-only fault hook: panic inside the handler.
 #[cfg(feature = "fault-injection")]
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct InjectPanic;
-
-/// From a pot actor to the registry: what a report changed.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct PotChanged {
-    pub node_id: NodeId,
-    pub pot_id: String,
-    pub generation: u64,
-    pub pot_type: String,
-    pub status: PotStatus,
-    pub message: Option<String>,
-    pub updated_at: SystemTime,
-    pub transition: Option<Transition>,
-}
-
-/// From a pot actor to the registry: it ended. `crashed` is false only for a [`Retire`].
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct PotExited {
-    pub node_id: NodeId,
-    pub pot_id: String,
-    pub generation: u64,
-    pub crashed: bool,
-}
 
 /// Who a pot actor is; fixed for its life.
 #[derive(Debug, Clone)]
@@ -78,26 +65,30 @@ pub struct PotIdentity {
     pub generation: u64,
 }
 
+/// What a pot actor needs besides its state.
+#[derive(Debug, Clone)]
+pub struct PotContext {
+    pub registry: Addr<Registry>,
+    pub store: WriterHandle,
+    pub settings: Arc<PotSettings>,
+}
+
 #[derive(Debug)]
 pub struct PotActor {
     id: PotIdentity,
-    registry: Addr<Registry>,
-    pot_type: String,
-    lifecycle: Lifecycle,
-    retiring: bool,
+    context: PotContext,
+    state: PotState,
+    /// Started again after a crash: count it among the pot's restarts once started.
+    restarted: bool,
+    stopping: bool,
     /// Unexpected transitions are logged through this: a node can flip a pot at any rate.
-    log: crate::log_limit::LogLimiter,
+    log: LogLimiter,
     exit: ExitNotice<PotExited>,
 }
 
 impl PotActor {
-    /// A pot actor starting from `lifecycle` (first report, or the last known state).
-    pub fn new(
-        id: PotIdentity,
-        registry: Addr<Registry>,
-        pot_type: String,
-        lifecycle: Lifecycle,
-    ) -> Self {
+    /// A pot actor owning `state`; `restarted` when it replaces one that crashed.
+    pub fn new(id: PotIdentity, context: PotContext, state: PotState, restarted: bool) -> Self {
         let fallback = PotExited {
             node_id: id.node_id,
             pot_id: id.pot_id.clone(),
@@ -105,13 +96,74 @@ impl PotActor {
             crashed: true,
         };
         PotActor {
-            exit: ExitNotice::new(registry.clone().recipient(), fallback),
+            exit: ExitNotice::new(context.registry.clone().recipient(), fallback),
             id,
-            registry,
-            pot_type,
-            lifecycle,
-            retiring: false,
-            log: crate::log_limit::LogLimiter::new(3, std::time::Duration::from_secs(60)),
+            context,
+            state,
+            restarted,
+            stopping: false,
+            log: LogLimiter::new(3, Duration::from_secs(60)),
+        }
+    }
+
+    fn feed(&mut self, input: Input, ctx: &mut Context<Self>) {
+        let now = Now::current();
+        let effects = decide(&mut self.state, input, now, &self.context.settings);
+        for effect in effects {
+            self.carry_out(effect, now, ctx);
+        }
+    }
+
+    fn carry_out(&mut self, effect: Effect, now: Now, ctx: &mut Context<Self>) {
+        let (node_id, pot_id) = (self.id.node_id, &self.id.pot_id);
+        let store = &self.context.store;
+        match effect {
+            Effect::Submit { command, origin } => self.context.registry.do_send(PotSubmit {
+                node_id,
+                pot_id: pot_id.clone(),
+                generation: self.id.generation,
+                command,
+                origin,
+            }),
+            Effect::AttemptAfter(after) => {
+                ctx.run_later(after, |act, ctx| act.feed(Input::AttemptDue, ctx));
+            }
+            Effect::CheckSilenceAfter(after) => {
+                ctx.run_later(after, |act, ctx| act.feed(Input::SilenceCheck, ctx));
+            }
+            Effect::StoreRow => {
+                if let Some(row) = self.state.row(now) {
+                    queued(store.upsert_pot(row));
+                }
+            }
+            Effect::StoreTransition(t) => {
+                queued(store.append_pot_transition(transition_row(node_id, pot_id, &t)));
+            }
+            Effect::StoreHold(held) => queued(store.set_hold(node_id, pot_id.clone(), held)),
+            Effect::Alert(kind, message) => self.context.registry.do_send(PotAlert {
+                node_id,
+                pot_id: pot_id.clone(),
+                kind,
+                message,
+            }),
+            Effect::ViewChanged => {
+                if let Some(view) = self.state.view() {
+                    self.context.registry.do_send(PotViewChanged {
+                        generation: self.id.generation,
+                        view,
+                    });
+                }
+            }
+            Effect::Note(line) => log::info!("Node {node_id} pot {pot_id}: {line}."),
+            Effect::Unexpected(t) => limited_log!(
+                self.log,
+                warn,
+                "Node {node_id} pot {} went {:?} -> {}, outside the pot lifecycle; recorded as \
+                 reported.",
+                honeybee_protocol::error::sanitize(pot_id, 64),
+                t.from,
+                t.to
+            ),
         }
     }
 }
@@ -119,50 +171,47 @@ impl PotActor {
 impl Actor for PotActor {
     type Context = Context<Self>;
 
+    fn started(&mut self, ctx: &mut Self::Context) {
+        if self.restarted {
+            self.state.guard.count_actor_restart();
+            let now = Now::current();
+            self.carry_out(Effect::StoreRow, now, ctx);
+            self.carry_out(Effect::ViewChanged, now, ctx);
+        }
+    }
+
     fn stopped(&mut self, _: &mut Self::Context) {
         self.exit.send(PotExited {
             node_id: self.id.node_id,
             pot_id: self.id.pot_id.clone(),
             generation: self.id.generation,
-            crashed: !self.retiring,
+            crashed: !self.stopping,
         });
     }
 }
 
-impl Handler<PotReport> for PotActor {
+impl Handler<Feed> for PotActor {
     type Result = ();
 
-    fn handle(&mut self, report: PotReport, _: &mut Context<Self>) {
-        let transition = report.apply_to(&mut self.pot_type, &mut self.lifecycle);
-        if let Some(t) = transition.as_ref().filter(|t| !t.expected) {
-            crate::limited_log!(
-                self.log,
-                warn,
-                "Node {} pot {} went {:?} -> {}, outside the pot lifecycle; recorded as reported.",
-                self.id.node_id,
-                honeybee_protocol::error::sanitize(&self.id.pot_id, 64),
-                t.from,
-                t.to
-            );
-        }
-        self.registry.do_send(PotChanged {
-            node_id: self.id.node_id,
-            pot_id: self.id.pot_id.clone(),
-            generation: self.id.generation,
-            pot_type: self.pot_type.clone(),
-            status: self.lifecycle.status(),
-            message: self.lifecycle.message().map(str::to_owned),
-            updated_at: self.lifecycle.updated_at(),
-            transition,
-        });
+    fn handle(&mut self, msg: Feed, ctx: &mut Context<Self>) {
+        self.feed(msg.0, ctx);
     }
 }
 
-impl Handler<Retire> for PotActor {
+impl Handler<GetHistory> for PotActor {
+    type Result = MessageResult<GetHistory>;
+
+    fn handle(&mut self, _: GetHistory, _: &mut Context<Self>) -> Self::Result {
+        let history = self.state.reported.as_ref().map(|r| r.lifecycle.history());
+        MessageResult(history.into_iter().flatten().cloned().collect())
+    }
+}
+
+impl Handler<Stop> for PotActor {
     type Result = ();
 
-    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
-        self.retiring = true;
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        self.stopping = true;
         ctx.stop();
     }
 }

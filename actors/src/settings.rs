@@ -72,3 +72,46 @@ impl Default for CommandSettings {
         }
     }
 }
+
+/// The node policy (`nodes.*`): `Restart` a node that reports `Failed`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodePolicySettings {
+    pub policy: crate::policy::RestartPolicy,
+    pub max_restarts: u32,
+    pub window: Duration,
+}
+
+impl Default for NodePolicySettings {
+    fn default() -> Self {
+        NodePolicySettings {
+            policy: crate::policy::RestartPolicy::Never,
+            max_restarts: 3,
+            window: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The settings every pot runs with (`pots.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PotSettings {
+    /// `pots.restart`, for pots whose desired state names none.
+    pub policy: crate::policy::RestartPolicy,
+    pub limits: crate::policy::RestartLimits,
+    /// `pots.silence_alert_secs`; zero = off.
+    pub silence: Duration,
+}
+
+impl Default for PotSettings {
+    fn default() -> Self {
+        PotSettings {
+            policy: crate::policy::RestartPolicy::OnFailure,
+            limits: crate::policy::RestartLimits {
+                max_restarts: 5,
+                window: Duration::from_secs(600),
+                backoff_initial: Duration::from_secs(5),
+                backoff_max: Duration::from_secs(300),
+            },
+            silence: Duration::from_secs(3600),
+        }
+    }
+}

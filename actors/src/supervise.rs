@@ -62,6 +62,17 @@ impl RestartBudget {
     pub fn recent(&self) -> usize {
         self.recent.len()
     }
+
+    /// When the restarts counted in the window happened, oldest first (to store them).
+    pub fn history(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.recent.iter().copied()
+    }
+
+    /// Takes restarts that happened at `times` (oldest first; from the store) into account.
+    pub fn with_history(mut self, times: impl IntoIterator<Item = Instant>) -> Self {
+        self.recent.extend(times);
+        self
+    }
 }
 
 /// Sends one message to a supervisor when dropped, unless it was sent before. A child holds

@@ -40,7 +40,11 @@ pub struct PotRow {
     pub message: Option<String>,
     pub updated_at: SystemTime,
     pub restarts: u32,
+    /// Its actor kept crashing and the registry stopped restarting it.
     pub gave_up: bool,
+    /// The pot's restart state as its actor keeps it (budget, give-up, hold, how it was last
+    /// installed), serialised by the actor: opaque to the store.
+    pub supervision: Option<String>,
 }
 
 /// One stored pot transition.
@@ -190,6 +194,10 @@ pub(crate) enum FleetOp {
         alias_id: NodeId,
     },
     UpsertPot(PotRow),
+    AbandonPot {
+        node_id: NodeId,
+        pot_id: String,
+    },
     PotTransition(TransitionRow),
     NodeStatus {
         node_id: NodeId,

@@ -160,6 +160,16 @@ impl Store {
         self.read(fleet::load_holds)
     }
 
+    /// One pot as stored (`None` if it was never reported), with its newest transitions, and
+    /// whether an operator holds it stopped: what a crashed pot actor is restarted from.
+    pub fn load_pot(
+        &self,
+        node_id: NodeId,
+        pot_id: &str,
+    ) -> Result<(Option<crate::fleet::FleetPot>, bool), StoreError> {
+        self.read(|conn| fleet::load_pot(conn, node_id, pot_id))
+    }
+
     /// Every override of the desired state, by node and pot.
     pub fn load_overrides(&self) -> Result<Vec<crate::fleet::OverrideRow>, StoreError> {
         self.read(fleet::load_overrides)

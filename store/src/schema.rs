@@ -231,6 +231,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX alert_changes_alert ON alert_changes (alert_id);
     ALTER TABLE nodes ADD COLUMN awaited INTEGER NOT NULL DEFAULT 0;
     ",
+    // 8: each pot's restart state (budget, give-up, how it was last installed), kept by its
+    // actor so that a restarted actor or Core goes on where it was.
+    "
+    ALTER TABLE pots ADD COLUMN supervision TEXT;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -283,6 +283,11 @@ impl WriterHandle {
         self.fleet(FleetOp::UpsertPot(pot))
     }
 
+    /// Marks a pot whose actor kept crashing: the registry does not start it again.
+    pub fn abandon_pot(&self, node_id: NodeId, pot_id: String) -> Result<(), StoreError> {
+        self.fleet(FleetOp::AbandonPot { node_id, pot_id })
+    }
+
     /// Appends a pot transition to its history.
     pub fn append_pot_transition(&self, transition: TransitionRow) -> Result<(), StoreError> {
         self.fleet(FleetOp::PotTransition(transition))

@@ -156,6 +156,22 @@ impl Desired {
     pub fn unwanted(&self, pot_id: &str) -> bool {
         self.not_desired.contains(pot_id) || (self.managed && !self.pots.contains_key(pot_id))
     }
+
+    /// What the node's desired state says of one pot.
+    pub fn entry(&self, pot_id: &str) -> DesiredEntry {
+        DesiredEntry {
+            pot: self.pots.get(pot_id).cloned(),
+            unwanted: self.unwanted(pot_id),
+        }
+    }
+}
+
+/// One pot's part of its node's desired state: what it should be, or that it should not run
+/// (neither: the Core leaves it as it is).
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct DesiredEntry {
+    pub pot: Option<DesiredPot>,
+    pub unwanted: bool,
 }
 
 /// The effective desired state of a node: the file's pots, overrides on top. Also returns the

@@ -51,6 +51,18 @@ pub enum Action {
     GaveUp { reason: String },
 }
 
+/// What a [`PotGuard`] has to remember across a restart of its actor or of the Core (its policy
+/// and limits come from the settings and the desired state).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuardMemory {
+    /// When the restarts counted in the current window were ordered, oldest first.
+    pub recent: Vec<Instant>,
+    pub held: bool,
+    pub gave_up: Option<String>,
+    pub restarts: u32,
+    pub install_failed: bool,
+}
+
 /// One pot's domain supervisor.
 #[derive(Debug, Clone)]
 pub struct PotGuard {
@@ -82,6 +94,33 @@ impl PotGuard {
             restarts: 0,
             install_failed: false,
         }
+    }
+
+    /// A guard as it was when `memory` was taken.
+    pub fn restore(policy: RestartPolicy, limits: RestartLimits, memory: GuardMemory) -> Self {
+        let mut guard = PotGuard::new(policy, limits);
+        guard.budget = guard.budget.with_history(memory.recent);
+        guard.held = memory.held;
+        guard.gave_up = memory.gave_up;
+        guard.restarts = memory.restarts;
+        guard.install_failed = memory.install_failed;
+        guard
+    }
+
+    /// What to keep of this guard.
+    pub fn memory(&self) -> GuardMemory {
+        GuardMemory {
+            recent: self.budget.history().collect(),
+            held: self.held,
+            gave_up: self.gave_up.clone(),
+            restarts: self.restarts,
+            install_failed: self.install_failed,
+        }
+    }
+
+    /// The pot's actor was restarted after a crash: one more restart in its total.
+    pub fn count_actor_restart(&mut self) {
+        self.restarts = self.restarts.saturating_add(1);
     }
 
     /// Changes the policy from the next status on; a give-up or a hold stays.
@@ -156,7 +195,8 @@ impl PotGuard {
         self.gave_up.as_deref()
     }
 
-    /// Restarts and reinstalls the guard has ordered, in total (a release does not reset it).
+    /// Every restart of the pot, in total: the restarts and reinstalls the guard ordered, and its
+    /// actor's restarts after a crash (a release does not reset it).
     pub fn restarts(&self) -> u32 {
         self.restarts
     }

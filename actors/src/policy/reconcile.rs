@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use honeybee_protocol::PotStatus;
 
-use super::desired::{Desired, DesiredPot};
+use super::desired::{Desired, DesiredEntry, DesiredPot};
 
 /// What the node last reported about one of its pots.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -87,13 +87,15 @@ pub fn plan(
 ) -> Vec<Step> {
     pot_ids(desired, observed)
         .filter(|id| !busy.contains(*id) && !held.contains(*id) && !gave_up.contains(*id))
-        .filter_map(|id| step(id, desired, observed.get(id)))
+        .filter_map(|id| step(id, &desired.entry(id), observed.get(id)))
         .collect()
 }
 
-fn step(pot_id: &str, desired: &Desired, observed: Option<&Observed>) -> Option<Step> {
+/// The step that brings one pot to its desired `entry` (the rules of [`plan`], for a pot that
+/// is not busy, held or given up on).
+pub fn step(pot_id: &str, entry: &DesiredEntry, observed: Option<&Observed>) -> Option<Step> {
     let pot_id = pot_id.to_owned();
-    match (desired.pots.get(&pot_id), observed) {
+    match (&entry.pot, observed) {
         (Some(want), None) => Some(Step::Install {
             pot_id,
             desired: want.clone(),
@@ -103,9 +105,7 @@ fn step(pot_id: &str, desired: &Desired, observed: Option<&Observed>) -> Option<
             desired: want.clone(),
         }),
         (Some(_), Some(seen)) if seen.status == PotStatus::Stopped => Some(Step::Deploy { pot_id }),
-        (None, Some(seen)) if desired.unwanted(&pot_id) && is_up(seen.status) => {
-            Some(Step::Stop { pot_id })
-        }
+        (None, Some(seen)) if entry.unwanted && is_up(seen.status) => Some(Step::Stop { pot_id }),
         _ => None,
     }
 }

@@ -273,3 +273,15 @@ impl Handler<AlertDurable> for Registry {
         self.publish_alert(msg.0);
     }
 }
+
+impl Handler<super::CoreAlert> for Registry {
+    type Result = ();
+
+    /// An alert about the Core itself (the disk watch).
+    fn handle(&mut self, msg: super::CoreAlert, _: &mut Context<Self>) {
+        match msg.message {
+            Some(message) => self.open_alert(msg.key, message),
+            None => self.close_alert(&msg.key),
+        }
+    }
+}

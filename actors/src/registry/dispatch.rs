@@ -22,6 +22,7 @@ use crate::commands::{
 };
 use crate::counters::Outcome;
 use crate::feed::Change;
+use crate::pot::Input;
 use crate::session::Deliver;
 use crate::timer::EarliestTimer;
 
@@ -199,7 +200,36 @@ impl Registry {
         }
         self.arm_command_timer(ctx);
         for record in finished {
-            self.keep_on_command_final(node_id, &record, ctx);
+            self.command_final(node_id, &record, ctx);
+        }
+    }
+
+    /// A command reached its final status: its pot hears how it went (a failed attempt its
+    /// policy ordered counts against it), the node policy likewise, and a finished pot listing
+    /// lets the node's pots converge.
+    fn command_final(&mut self, node_id: NodeId, record: &CommandRecord, ctx: &mut Context<Self>) {
+        self.node_policy_on_final(node_id, record, ctx);
+        if let Some(pot_id) = record.command.pot_id() {
+            let settled = Input::Settled {
+                origin: record.origin,
+                unanswered: record.unanswered(),
+                busy: self.pot_busy(node_id, pot_id),
+            };
+            self.feed_linked_pot(node_id, pot_id, settled);
+        }
+        if matches!(record.command, Command::GetInstalledPots)
+            && record.status == CommandStatus::Completed
+        {
+            self.converge_node(node_id, ctx);
+        }
+    }
+
+    /// An operator's command for a pot reaches the pot first (a stop holds it before any
+    /// status it causes arrives; a start releases it).
+    fn operator_command(&mut self, node_id: NodeId, command: &Command, ctx: &mut Context<Self>) {
+        if let Some(pot_id) = command.pot_id() {
+            let pot_id = pot_id.to_owned();
+            self.feed_pot(node_id, &pot_id, Input::Operator(command.clone()), ctx);
         }
     }
 
@@ -374,7 +404,7 @@ impl Handler<SubmitCommand> for Registry {
         if !connected && !msg.queue {
             return Err(SubmitError::Offline);
         }
-        self.keep_on_operator_command(node_id, &msg.command);
+        self.operator_command(node_id, &msg.command, ctx);
         self.submit_tracked(
             node_id,
             msg.command,
@@ -408,7 +438,7 @@ impl Handler<Broadcast> for Registry {
         targets
             .into_iter()
             .filter_map(|node_id| {
-                self.keep_on_operator_command(node_id, &msg.command);
+                self.operator_command(node_id, &msg.command, ctx);
                 self.submit_tracked(
                     node_id,
                     msg.command.clone(),

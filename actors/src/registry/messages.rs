@@ -1,4 +1,5 @@
-//! The messages the registry receives from sessions and operators.
+//! The messages the registry receives: from sessions, from its pot actors, and from operators
+//! (the API).
 
 use std::net::SocketAddr;
 
@@ -9,6 +10,8 @@ use honeybee_protocol::{
 };
 
 use super::views::{NodeDetail, NodeView, PotView};
+use crate::alerts::AlertKind;
+use crate::commands::Origin;
 use crate::pot::lifecycle::Transition;
 use crate::session::{EndReason, NodeSession};
 
@@ -71,6 +74,46 @@ pub struct SessionEnded {
     pub reason: EndReason,
 }
 
+/// From a pot actor: what the API shows of it changed.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PotViewChanged {
+    pub generation: u64,
+    pub view: PotView,
+}
+
+/// From a pot actor: track and send this command it decided on, unless the pot already has a
+/// command in flight or waiting, or its node is offline.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PotSubmit {
+    pub node_id: NodeId,
+    pub pot_id: String,
+    pub generation: u64,
+    pub command: Command,
+    pub origin: Origin,
+}
+
+/// From a pot actor: open (`Some(message)`) or clear one of its alerts.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PotAlert {
+    pub node_id: NodeId,
+    pub pot_id: String,
+    pub kind: AlertKind,
+    pub message: Option<String>,
+}
+
+/// From a pot actor: it ended. `crashed` is false only when it was told to stop.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PotExited {
+    pub node_id: NodeId,
+    pub pot_id: String,
+    pub generation: u64,
+    pub crashed: bool,
+}
+
 /// Which nodes a broadcast reaches (all connected nodes when empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NodeFilter {
@@ -109,11 +152,17 @@ pub struct PotHistory {
     pub pot_id: String,
 }
 
-/// The Core is shutting down: refuse registrations from now on. Answers how many nodes are
-/// connected (their sessions close through the shutdown signal).
+/// The Core is shutting down: refuse registrations from now on, and close every registered
+/// session. Answers how many there were.
 #[derive(Debug, Message)]
 #[rtype(result = "usize")]
 pub struct BeginShutdown;
+
+/// The sessions are closed: every pot actor is told to stop, and the answer comes once each
+/// has answered (every store write of theirs is queued by then).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct FinishShutdown;
 
 /// Test-only fault hook: make one child actor panic. Answers whether it was found.
 #[cfg(feature = "fault-injection")]
@@ -172,7 +221,7 @@ impl NodeCounts {
         &self.pots_by_status
     }
 
-    /// Counts over every node and pot.
+    /// Counts over every node and the pots they reported.
     pub fn of<'a>(nodes: impl Iterator<Item = &'a super::NodeRecord>) -> NodeCounts {
         use honeybee_protocol::PotStatus;
         let mut counts = NodeCounts {
@@ -194,8 +243,8 @@ impl NodeCounts {
                     slot.disconnected += 1;
                 }
             }
-            for pot in node.pots.values() {
-                let status = pot.last.status();
+            for pot in node.pots.values().filter_map(|p| p.view.as_ref()) {
+                let status = pot.status;
                 if let Some(slot) = counts.pots_by_status.iter_mut().find(|(s, _)| *s == status) {
                     slot.1 += 1;
                 }

@@ -4,13 +4,10 @@
 use std::collections::HashMap;
 
 use honeybee_protocol::NodeId;
-use honeybee_store::{Fleet, NodeRow, PotRow, StoreError, TransitionRow, WriterHandle};
+use honeybee_store::{Fleet, FleetPot, NodeRow, StoreError, WriterHandle};
 
-use super::record::{NodeRecord, Nodes, PotEntry};
+use super::record::{NodeRecord, Nodes};
 use super::views::{NodeEventRecord, StatusChange};
-use crate::pot::lifecycle::{Lifecycle, Transition};
-use crate::settings::SupervisionSettings;
-use crate::supervise::RestartBudget;
 
 pub fn node_row(node: &NodeRecord) -> NodeRow {
     NodeRow {
@@ -45,45 +42,11 @@ pub fn node_event(
     store.append_node_event(node_id, event.at, event.kind, event.message.clone())
 }
 
-pub fn pot_row(node_id: NodeId, pot_id: &str, pot: &PotEntry) -> PotRow {
-    PotRow {
-        node_id,
-        pot_id: pot_id.to_owned(),
-        pot_type: pot.pot_type.clone(),
-        status: pot.last.status(),
-        message: pot.last.message().map(str::to_owned),
-        updated_at: pot.last.updated_at(),
-        restarts: pot.restarts,
-        gave_up: pot.gave_up,
-    }
-}
-
-pub fn transition_row(node_id: NodeId, pot_id: &str, t: &Transition) -> TransitionRow {
-    TransitionRow {
-        node_id,
-        pot_id: pot_id.to_owned(),
-        at: t.at,
-        from: t.from,
-        to: t.to,
-        message: t.message.clone(),
-        expected: t.expected,
-    }
-}
-
-/// A new pot's supervision budget.
-pub fn budget(supervision: &SupervisionSettings) -> RestartBudget {
-    RestartBudget::new(
-        supervision.max_restarts,
-        supervision.window,
-        supervision.backoff_initial,
-        supervision.backoff_max,
-    )
-}
-
-/// The fleet model of a restarted Core: every stored node, disconnected, with its pots and
-/// recent histories.
-pub fn records_from(fleet: Fleet, supervision: &SupervisionSettings) -> Nodes {
+/// The fleet model of a restarted Core: every stored node, disconnected, with its recent
+/// histories; and its stored pots, for their actors once the registry runs.
+pub fn records_from(fleet: Fleet) -> (Nodes, Vec<FleetPot>) {
     let mut nodes = HashMap::with_capacity(fleet.nodes.len());
+    let mut pots = Vec::new();
     for stored in fleet.nodes {
         let row = stored.node;
         let mut record = NodeRecord::restored(&row);
@@ -111,30 +74,16 @@ pub fn records_from(fleet: Fleet, supervision: &SupervisionSettings) -> Nodes {
                 message: e.message,
             })
             .collect();
-        for pot in stored.pots {
-            let history = pot.transitions.into_iter().map(|t| Transition {
-                at: t.at,
-                from: t.from,
-                to: t.to,
-                message: t.message,
-                expected: t.expected,
-            });
-            let p = pot.pot;
-            record.pots.insert(
-                p.pot_id,
-                PotEntry {
-                    pot_type: p.pot_type,
-                    last: Lifecycle::restore(p.status, p.message, p.updated_at, history),
-                    actor: None,
-                    generation: 0,
-                    budget: budget(supervision),
-                    restarts: p.restarts,
-                    restart_pending: false,
-                    gave_up: p.gave_up,
-                },
-            );
-        }
+        pots.extend(stored.pots);
         nodes.insert(row.node_id, Box::new(record));
     }
-    nodes
+    (nodes, pots)
+}
+
+/// Logs a fleet change the store writer would not take (it has stopped: the Core is going
+/// down or the store failed; the model in memory stays right, the store falls behind).
+pub(crate) fn queued(result: Result<(), StoreError>) {
+    if let Err(e) = result {
+        log::error!("Cannot queue a fleet change for the store: {e}.");
+    }
 }

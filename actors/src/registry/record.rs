@@ -1,4 +1,5 @@
-//! What the registry keeps per node and per pot.
+//! What the registry keeps per node, and of each pot: the address of the pot's actor and the
+//! view it last showed (the pot's state is the pot actor's).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -9,8 +10,8 @@ use honeybee_protocol::{NodeId, NodeRegistration, NodeStatus, NodeType};
 
 use super::views::{NodeDetail, NodeEventRecord, NodeView, PotView, StatusChange};
 use crate::log_limit::LogLimiter;
-use crate::pot::PotActor;
-use crate::pot::lifecycle::Lifecycle;
+use crate::policy::{Desired, NodeGuard};
+use crate::pot::{Input, PotActor};
 use crate::session::NodeSession;
 use crate::supervise::RestartBudget;
 use crate::text::{MAX_ADDRESS_BYTES, clip};
@@ -49,7 +50,14 @@ pub struct NodeRecord {
     pub last_seen: SystemTime,
     pub registered_at: SystemTime,
     pub session: Option<SessionLink>,
-    pub pots: BTreeMap<String, PotEntry>,
+    /// Its pots' actors, every pot it reported, wants or holds.
+    pub pots: BTreeMap<String, PotLink>,
+    /// Its effective desired state (the fleet file with operators' overrides).
+    pub desired: Desired,
+    /// Its pots were listed on the current connection (its pots converge after that).
+    pub listed: bool,
+    /// The node policy (`nodes.*`), once the node reported a status.
+    pub guard: Option<NodeGuard>,
     pub status_history: VecDeque<StatusChange>,
     pub node_events: VecDeque<NodeEventRecord>,
     /// This node's log lines (connects, disconnects, anomalies) are rate limited.
@@ -65,35 +73,21 @@ pub struct NodeRecord {
     pub grace_until: Option<std::time::Instant>,
 }
 
-/// A pot: its actor (when running) and the mirror of its last known state.
+/// A pot as the registry supervises it: its actor, and the view it last showed.
 #[derive(Debug)]
-pub struct PotEntry {
-    pub pot_type: String,
-    pub last: Lifecycle,
+pub struct PotLink {
+    /// `None` while a crashed actor waits for its restart, or after the registry gave up.
     pub actor: Option<Addr<PotActor>>,
+    /// Of the current actor: later messages of an older one are ignored.
     pub generation: u64,
+    /// What the pot shows the API (`None` until the node reports it).
+    pub view: Option<PotView>,
+    /// Inputs that arrived while its actor was being restarted, for the new one, in order.
+    pub waiting: Vec<Input>,
+    /// The software restart budget of its actor.
     pub budget: RestartBudget,
-    pub restarts: u32,
-    /// The actor crashed and its restart is scheduled.
-    pub restart_pending: bool,
-    /// The actor kept crashing; it is not restarted until something resets the budget.
-    pub gave_up: bool,
-}
-
-impl PotEntry {
-    pub fn view(&self, node_id: NodeId, pot_id: &str) -> PotView {
-        PotView {
-            node_id,
-            pot_id: pot_id.to_owned(),
-            pot_type: self.pot_type.clone(),
-            status: self.last.status(),
-            message: self.last.message().map(str::to_owned),
-            updated_at: self.last.updated_at(),
-            restarts: self.restarts,
-            desired: None,
-            gave_up: None,
-        }
-    }
+    /// Its actor kept crashing: it is not restarted (until the Core is).
+    pub abandoned: bool,
 }
 
 impl NodeRecord {
@@ -129,6 +123,9 @@ impl NodeRecord {
             registered_at: row.registered_at,
             session: None,
             pots: BTreeMap::new(),
+            desired: Desired::default(),
+            listed: false,
+            guard: None,
             status_history: VecDeque::new(),
             node_events: VecDeque::new(),
             log: LogLimiter::new(10, Duration::from_secs(60)),
@@ -224,7 +221,7 @@ impl NodeRecord {
             remote_addr: self.remote_addr,
             last_seen: self.last_seen,
             registered_at: self.registered_at,
-            pot_count: self.pots.len(),
+            pot_count: self.pots.values().filter(|p| p.view.is_some()).count(),
             possible_clone: self.clone_alert,
             previous_ids: self.previous_ids.clone(),
             enrollment: None,
@@ -233,10 +230,9 @@ impl NodeRecord {
         }
     }
 
+    /// The views of the pots it reported, in pot id order.
     pub fn pot_views(&self) -> impl Iterator<Item = PotView> + '_ {
-        self.pots
-            .iter()
-            .map(|(pot_id, pot)| pot.view(self.node_id, pot_id))
+        self.pots.values().filter_map(|p| p.view.clone())
     }
 
     pub fn detail(&self) -> NodeDetail {

@@ -70,28 +70,16 @@ pub(crate) fn load(conn: &Connection) -> Result<Fleet, StoreError> {
         }
     }
 
-    let mut stmt = conn.prepare(
-        "SELECT node_id, pot_id, pot_type, status, message, updated_at, restarts, gave_up
-         FROM pots ORDER BY node_id, pot_id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {POT_COLUMNS} FROM pots ORDER BY node_id, pot_id"
+    ))?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let Some(n) = nodes.get_mut(&r.get::<_, i64>(0)?) else {
             continue;
         };
-        let status: String = r.get(3)?;
-        let pot = PotRow {
-            node_id: n.node.node_id,
-            pot_id: r.get(1)?,
-            pot_type: r.get(2)?,
-            status: pot_status(&status)?,
-            message: r.get(4)?,
-            updated_at: time_from_micros(r.get(5)?),
-            restarts: r.get(6)?,
-            gave_up: r.get(7)?,
-        };
         n.pots.push(FleetPot {
-            pot,
+            pot: pot_row(r)?,
             transitions: Vec::new(),
         });
     }
@@ -138,6 +126,48 @@ pub(crate) fn load(conn: &Connection) -> Result<Fleet, StoreError> {
     Ok(Fleet {
         nodes: nodes.into_values().collect(),
     })
+}
+
+const POT_COLUMNS: &str =
+    "node_id, pot_id, pot_type, status, message, updated_at, restarts, gave_up, supervision";
+
+fn pot_row(r: &rusqlite::Row<'_>) -> Result<PotRow, StoreError> {
+    let status: String = r.get(3)?;
+    Ok(PotRow {
+        node_id: id_from_sql(r.get(0)?),
+        pot_id: r.get(1)?,
+        pot_type: r.get(2)?,
+        status: pot_status(&status)?,
+        message: r.get(4)?,
+        updated_at: time_from_micros(r.get(5)?),
+        restarts: r.get(6)?,
+        gave_up: r.get(7)?,
+        supervision: r.get(8)?,
+    })
+}
+
+/// One pot as stored, with its newest transitions, and whether an operator holds it stopped;
+/// `None` for the row when the pot was never reported (a hold may exist without one).
+pub(crate) fn load_pot(
+    conn: &Connection,
+    node_id: NodeId,
+    pot_id: &str,
+) -> Result<(Option<FleetPot>, bool), StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {POT_COLUMNS} FROM pots WHERE node_id = ?1 AND pot_id = ?2"
+    ))?;
+    let mut rows = stmt.query(params![id_to_sql(node_id), pot_id])?;
+    let pot = match rows.next()? {
+        Some(r) => Some(FleetPot {
+            pot: pot_row(r)?,
+            transitions: pot_history(conn, node_id, pot_id, Some(HISTORY_LOADED))?,
+        }),
+        None => None,
+    };
+    let held = conn
+        .prepare_cached("SELECT 1 FROM pot_holds WHERE node_id = ?1 AND pot_id = ?2")?
+        .exists(params![id_to_sql(node_id), pot_id])?;
+    Ok((pot, held))
 }
 
 fn keep_newest<T>(v: &mut Vec<T>) {

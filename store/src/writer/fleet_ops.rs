@@ -44,12 +44,12 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
         FleetOp::UpsertPot(p) => {
             conn.prepare_cached(
                 "INSERT INTO pots (node_id, pot_id, pot_type, status, message, updated_at,
-                     restarts, gave_up)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     restarts, gave_up, supervision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (node_id, pot_id) DO UPDATE SET pot_type = excluded.pot_type,
                      status = excluded.status, message = excluded.message,
                      updated_at = excluded.updated_at, restarts = excluded.restarts,
-                     gave_up = excluded.gave_up",
+                     gave_up = excluded.gave_up, supervision = excluded.supervision",
             )?
             .execute(params![
                 id_to_sql(p.node_id),
@@ -60,7 +60,13 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
                 time_to_micros(p.updated_at),
                 p.restarts,
                 p.gave_up,
+                p.supervision,
             ])?;
+            Ok(())
+        }
+        FleetOp::AbandonPot { node_id, pot_id } => {
+            conn.prepare_cached("UPDATE pots SET gave_up = 1 WHERE node_id = ?1 AND pot_id = ?2")?
+                .execute(params![id_to_sql(*node_id), pot_id])?;
             Ok(())
         }
         FleetOp::PotTransition(t) => {

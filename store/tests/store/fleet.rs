@@ -36,6 +36,7 @@ fn pot(node_id: u64, pot_id: &str, status: PotStatus) -> PotRow {
         updated_at: at(50),
         restarts: 2,
         gave_up: false,
+        supervision: Some(r#"{"install_failed":true}"#.into()),
     }
 }
 
@@ -168,4 +169,35 @@ fn load_fleet_returns_what_was_stored() {
     );
     assert_eq!(store.node_ids_of(5).unwrap(), [5]);
     assert!(store.node_ids_of(12345).unwrap().is_empty());
+}
+
+/// One pot read back alone (what a crashed pot actor restarts from): its row, its newest
+/// transitions, whether it is held; and a pot whose actor was abandoned is marked so.
+#[test]
+fn one_pot_is_read_back_with_its_hold_and_an_abandoned_one_is_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, store) = spawn(dir.path());
+    writer.upsert_node(node(BIG_ID, "edge")).unwrap();
+    writer
+        .upsert_pot(pot(BIG_ID, "cowrie-01", PotStatus::Running))
+        .unwrap();
+    writer.set_hold(BIG_ID, "cowrie-01".into(), true).unwrap();
+    writer.set_hold(BIG_ID, "never-seen".into(), true).unwrap();
+    writer.flush().unwrap();
+
+    let (stored, held) = store.load_pot(BIG_ID, "cowrie-01").unwrap();
+    assert!(held);
+    assert_eq!(
+        stored.unwrap().pot,
+        pot(BIG_ID, "cowrie-01", PotStatus::Running)
+    );
+    let (stored, held) = store.load_pot(BIG_ID, "never-seen").unwrap();
+    assert!(stored.is_none() && held);
+    let (stored, held) = store.load_pot(BIG_ID, "nothing").unwrap();
+    assert!(stored.is_none() && !held);
+
+    writer.abandon_pot(BIG_ID, "cowrie-01".into()).unwrap();
+    writer.flush().unwrap();
+    let (stored, _) = store.load_pot(BIG_ID, "cowrie-01").unwrap();
+    assert!(stored.unwrap().pot.gave_up);
 }
