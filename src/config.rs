@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod load;
+mod settings;
 
 pub use honeybee_actors::policy::RestartPolicy;
 pub use load::{ConfigError, Problem, load, load_str};
@@ -129,8 +130,8 @@ pub struct PotsConfig {
     pub backoff_max: Duration,
     /// Zero = off.
     pub silence_alert: Duration,
-    /// Validated `git_url` sources, kept as given (parse with `AllowedSources::new`).
-    pub allowed_sources: Vec<String>,
+    /// Where an `InstallPot`'s `git_url` may point, parsed once at load.
+    pub allowed_sources: honeybee_protocol::AllowedSources,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -83,13 +83,11 @@ fn check(path: Option<&Path>) -> ExitCode {
     match load(path) {
         Ok((config, source)) => {
             // The fleet file is part of what `serve` refuses to start with.
-            if let Some(fleet) = &config.fleet.file {
-                let allowed = honeybee_protocol::AllowedSources::new(&config.pots.allowed_sources)
-                    .unwrap_or_default();
-                if let Err(e) = honeybee_core::fleet_file::load(fleet, &allowed) {
-                    eprintln!("{e}");
-                    return ExitCode::from(2);
-                }
+            if let Some(fleet) = &config.fleet.file
+                && let Err(e) = honeybee_core::fleet_file::load(fleet, &config.pots.allowed_sources)
+            {
+                eprintln!("{e}");
+                return ExitCode::from(2);
             }
             println!("Configuration OK ({source}).");
             ExitCode::SUCCESS

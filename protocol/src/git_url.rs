@@ -258,6 +258,11 @@ impl AllowedSources {
         }
     }
 
+    /// Sources parsed one by one already.
+    pub fn of(sources: Vec<GitUrl>) -> Self {
+        AllowedSources { sources }
+    }
+
     /// Whether `url` parses and some source admits it.
     pub fn check(&self, url: &str) -> Result<(), GitUrlError> {
         let parsed = GitUrl::parse(url)?;

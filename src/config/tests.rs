@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::keys::KEYS;
 use super::{Problem, load, load_str};
 use crate::config::*;
+use honeybee_protocol::AllowedSources;
 
 type Env = Vec<(String, String)>;
 
@@ -90,7 +91,7 @@ fn defaults() -> Config {
             backoff_initial: secs(5),
             backoff_max: secs(300),
             silence_alert: secs(3600),
-            allowed_sources: vec![],
+            allowed_sources: AllowedSources::none(),
         },
         nodes: NodesConfig {
             restart: RestartPolicy::Never,
@@ -282,7 +283,7 @@ fn every_key_is_read_from_toml() {
         backoff_initial: Duration::ZERO,
         backoff_max: ms(100),
         silence_alert: Duration::ZERO,
-        allowed_sources: vec!["https://github.com/honeybee-pots/".into()],
+        allowed_sources: sources(&["https://github.com/honeybee-pots/"]),
     };
     want.nodes = NodesConfig {
         restart: RestartPolicy::OnFailure,
@@ -341,7 +342,7 @@ fn environment_overrides() {
         ("", &[("HONEYBEE__AUTH__TOTP_EXEMPT", r#"["a,b", "c"]"#)], |c| c.auth.totp_exempt = vec!["a,b".into(), "c".into()]),
         ("[api]\nread_tokens = [\"x-0123456789abcdef\"]", &[("HONEYBEE__API__READ_TOKENS", "")], |_| {}),
         ("", &[("HONEYBEE__POTS__ALLOWED_SOURCES", "https://a.example/x/,ssh://b.example/y")], |c| {
-            c.pots.allowed_sources = vec!["https://a.example/x/".into(), "ssh://b.example/y".into()]
+            c.pots.allowed_sources = sources(&["https://a.example/x/", "ssh://b.example/y"])
         }),
         ("", &[("HONEYBEE__AUTH__ENROLLMENT", "closed")], |c| c.auth.enrollment = Enrollment::Closed),
         ("", &[("HONEYBEE__API__TOKEN", "t0ken-0123456789abcdef")], |c| c.api.token = Some("t0ken-0123456789abcdef".into())),
@@ -660,4 +661,9 @@ fn conf_test_bad_toml_gives_bad_expected() {
     let error = load(&conf("test/bad.toml"), Env::new()).unwrap_err();
     assert_eq!(error.to_string(), expected.trim_end());
     assert!(error.problems().len() >= 4);
+}
+
+/// `pots.allowed_sources` as the config holds them, parsed.
+fn sources(urls: &[&str]) -> AllowedSources {
+    AllowedSources::new(urls).unwrap()
 }

@@ -517,7 +517,6 @@ impl IdentityBook {
             .flatten()
             .filter_map(|key| self.identities.get(key).map(|i| &**i))
     }
-
 }
 
 fn accept(identity: IdentityKey) -> (Decision, Vec<IdentityChange>) {

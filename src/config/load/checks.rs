@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use config::ValueKind;
-use honeybee_protocol::AllowedSources;
+use honeybee_protocol::GitUrl;
 
 use super::keys;
 
@@ -134,11 +134,11 @@ pub(super) fn one_of<T: Copy>(path: &str, v: &ValueKind, options: &[(&str, T)]) 
 }
 
 /// A list whose entries each pass `entry`; every bad entry is its own message.
-pub(super) fn list(
+pub(super) fn list<T>(
     path: &str,
     v: &ValueKind,
-    entry: fn(&str, &ValueKind) -> Checked<String>,
-) -> Checked<Vec<String>> {
+    entry: fn(&str, &ValueKind) -> Checked<T>,
+) -> Checked<Vec<T>> {
     let ValueKind::Array(items) = v else {
         return wrong(path, "a list of strings", v);
     };
@@ -177,16 +177,15 @@ pub(super) fn node_ref(path: &str, v: &ValueKind) -> Checked<String> {
     }
 }
 
-/// A `pots.allowed_sources` entry: a git URL prefix that `AllowedSources` accepts.
-pub(super) fn source(path: &str, v: &ValueKind) -> Checked<String> {
+/// A `pots.allowed_sources` entry: a git URL prefix, parsed once here.
+pub(super) fn source(path: &str, v: &ValueKind) -> Checked<GitUrl> {
     let s = string(path, v)?;
-    match AllowedSources::new([s.as_str()]) {
-        Ok(_) => Ok(s),
-        Err(errors) => Err(errors
-            .iter()
-            .map(|(_, e)| format!("({}) is not a valid git URL source: {e}", quote(&s)))
-            .collect()),
-    }
+    GitUrl::parse(&s).map_err(|e| {
+        vec![format!(
+            "({}) is not a valid git URL source: {e}",
+            quote(&s)
+        )]
+    })
 }
 
 /// `logging.level`: a level, or an env_logger filter of `level` and `module=level` directives

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use config::{Map, Value, ValueKind};
+use honeybee_protocol::AllowedSources;
 
 use super::{Problem, keys};
 use crate::config::{
@@ -169,9 +170,11 @@ impl Reader<'_> {
             backoff_initial: self.secs("pots.backoff_initial_secs", false),
             backoff_max: self.secs("pots.backoff_max_secs", false),
             silence_alert: self.secs("pots.silence_alert_secs", false),
-            allowed_sources: self.get("pots.allowed_sources", Vec::new(), |p, v| {
-                list(p, v, source)
-            }),
+            allowed_sources: AllowedSources::of(self.get(
+                "pots.allowed_sources",
+                Vec::new(),
+                |p, v| list(p, v, source),
+            )),
         }
     }
 
