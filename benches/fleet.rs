@@ -21,7 +21,7 @@
 //! `1000,5000,10000,19000`), `HONEYBEE_BENCH_SOAK_SECS` (default 600). Arguments (cargo
 //! passes `--bench`) are ignored.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "fleet/core_process.rs"]
 mod core_process;

@@ -16,7 +16,7 @@ use super::views;
 const MAX_HISTORY: usize = 1000;
 
 /// `GET /api/v1/commands/{id}`.
-pub async fn get(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+pub(super) async fn get(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
     let id = u64_digits(&id).ok_or_else(|| {
         ApiError::invalid("a command id is a u64 in decimal digits (at most 18446744073709551615)")
     })?;
@@ -42,12 +42,12 @@ pub async fn get(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HistoryQuery {
+pub(super) struct HistoryQuery {
     limit: Option<usize>,
 }
 
 /// `GET /api/v1/nodes/{id}/commands`: newest first.
-pub async fn of_node(
+pub(super) async fn of_node(
     state: web::Data<ApiState>,
     id: web::Path<String>,
     query: web::Query<HistoryQuery>,
@@ -80,7 +80,7 @@ pub async fn of_node(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SendQuery {
+pub(super) struct SendQuery {
     queue: Option<bool>,
 }
 
@@ -155,7 +155,7 @@ fn submit_error(node_id: u64, e: SubmitError) -> ApiError {
 }
 
 /// `POST /api/v1/nodes/{id}/commands[?queue=true]`.
-pub async fn send(
+pub(super) async fn send(
     state: web::Data<ApiState>,
     id: web::Path<String>,
     query: web::Query<SendQuery>,
@@ -180,7 +180,7 @@ pub async fn send(
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BroadcastRequest {
+pub(super) struct BroadcastRequest {
     command: Value,
     node_type: Option<String>,
     status: Option<String>,
@@ -188,7 +188,10 @@ pub struct BroadcastRequest {
 
 /// `POST /api/v1/commands/broadcast`: the command to every connected node matching the
 /// filters, each tracked on its own.
-pub async fn broadcast(state: web::Data<ApiState>, body: web::Json<BroadcastRequest>) -> ApiResult {
+pub(super) async fn broadcast(
+    state: web::Data<ApiState>,
+    body: web::Json<BroadcastRequest>,
+) -> ApiResult {
     let BroadcastRequest {
         command,
         node_type,

@@ -16,7 +16,7 @@ use super::views::{parse_time, ts};
 /// The event filters (`/api/v1/events` and the stream share them).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EventFilters {
+pub(super) struct EventFilters {
     pub node_id: Option<String>,
     pub pot_id: Option<String>,
     pub pot_type: Option<String>,
@@ -32,7 +32,7 @@ pub struct EventFilters {
 
 /// The filters, checked.
 #[derive(Debug, Clone, Default)]
-pub struct EventMatch {
+pub(super) struct EventMatch {
     pub node_id: Option<NodeId>,
     pub pot_id: Option<String>,
     pub pot_type: Option<String>,
@@ -43,7 +43,7 @@ pub struct EventMatch {
 }
 
 impl EventFilters {
-    pub fn checked(&self) -> ApiResult<EventMatch> {
+    pub(super) fn checked(&self) -> ApiResult<EventMatch> {
         Ok(EventMatch {
             node_id: self.node_id.as_deref().map(parse_node_id).transpose()?,
             pot_id: self.pot_id.clone(),
@@ -66,7 +66,7 @@ impl EventFilters {
 
 impl EventMatch {
     /// Whether a stored event passes the filters (`node_ids`: every id of the node asked for).
-    pub fn matches(&self, event: &StoredEvent, node_ids: &[NodeId]) -> bool {
+    pub(super) fn matches(&self, event: &StoredEvent, node_ids: &[NodeId]) -> bool {
         let eq = |want: &Option<String>, have: Option<&str>| {
             want.as_deref().is_none_or(|w| have == Some(w))
         };
@@ -81,7 +81,7 @@ impl EventMatch {
 }
 
 /// Every id of a node (it may have registered under several); at least the id asked for.
-pub fn ids_of(store: &Store, node_id: Option<NodeId>) -> Result<Vec<NodeId>, ApiError> {
+pub(super) fn ids_of(store: &Store, node_id: Option<NodeId>) -> Result<Vec<NodeId>, ApiError> {
     let Some(id) = node_id else {
         return Ok(Vec::new());
     };
@@ -92,7 +92,10 @@ pub fn ids_of(store: &Store, node_id: Option<NodeId>) -> Result<Vec<NodeId>, Api
     Ok(ids)
 }
 
-pub async fn events(state: web::Data<ApiState>, filters: web::Query<EventFilters>) -> ApiResult {
+pub(super) async fn events(
+    state: web::Data<ApiState>,
+    filters: web::Query<EventFilters>,
+) -> ApiResult {
     if filters.ticket.is_some() {
         return Err(ApiError::invalid("ticket is only for /api/v1/stream"));
     }
@@ -141,13 +144,16 @@ pub async fn events(state: web::Data<ApiState>, filters: web::Query<EventFilters
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StatsFilters {
+pub(super) struct StatsFilters {
     since: Option<String>,
     until: Option<String>,
     node_id: Option<String>,
 }
 
-pub async fn stats(state: web::Data<ApiState>, filters: web::Query<StatsFilters>) -> ApiResult {
+pub(super) async fn stats(
+    state: web::Data<ApiState>,
+    filters: web::Query<StatsFilters>,
+) -> ApiResult {
     let since = filters
         .since
         .as_deref()

@@ -18,12 +18,15 @@ use super::views;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NodeFilters {
+pub(super) struct NodeFilters {
     status: Option<String>,
     connected: Option<bool>,
 }
 
-pub async fn list_nodes(state: web::Data<ApiState>, filters: web::Query<NodeFilters>) -> ApiResult {
+pub(super) async fn list_nodes(
+    state: web::Data<ApiState>,
+    filters: web::Query<NodeFilters>,
+) -> ApiResult {
     let status = filters
         .status
         .as_deref()
@@ -52,7 +55,7 @@ pub async fn list_nodes(state: web::Data<ApiState>, filters: web::Query<NodeFilt
     Ok(HttpResponse::Ok().json(json!({ "nodes": nodes })))
 }
 
-pub async fn get_node(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+pub(super) async fn get_node(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
     let node_id = parse_node_id(&id)?;
     let detail = state
         .registry
@@ -62,7 +65,7 @@ pub async fn get_node(state: web::Data<ApiState>, id: web::Path<String>) -> ApiR
     Ok(HttpResponse::Ok().json(views::node_detail(&detail)))
 }
 
-pub async fn list_pots(state: web::Data<ApiState>) -> ApiResult {
+pub(super) async fn list_pots(state: web::Data<ApiState>) -> ApiResult {
     let pots: Vec<Value> = state
         .registry
         .send(ListPots)
@@ -73,7 +76,7 @@ pub async fn list_pots(state: web::Data<ApiState>) -> ApiResult {
     Ok(HttpResponse::Ok().json(json!({ "honeypots": pots })))
 }
 
-pub async fn pot_history(
+pub(super) async fn pot_history(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult {
@@ -118,7 +121,7 @@ async fn operate(state: &ApiState, op: IdentityOp) -> ApiResult<IdentityOpDone> 
 }
 
 /// `DELETE /api/v1/nodes/{id}`: revoke.
-pub async fn revoke_node(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+pub(super) async fn revoke_node(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
     let node_id = parse_node_id(&id)?;
     operate(&state, IdentityOp::Revoke(node_id)).await?;
     Ok(HttpResponse::Ok().json(views::with_node_id(node_id, json!({"state": "revoked"}))))
@@ -126,13 +129,16 @@ pub async fn revoke_node(state: web::Data<ApiState>, id: web::Path<String>) -> A
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EnrollRequest {
+pub(super) struct EnrollRequest {
     /// Kept as its JSON text: a number is read exactly, never through an `f64`.
     node_id: Option<Box<serde_json::value::RawValue>>,
     node_name: Option<String>,
 }
 
-pub async fn enroll(state: web::Data<ApiState>, body: web::Json<EnrollRequest>) -> ApiResult {
+pub(super) async fn enroll(
+    state: web::Data<ApiState>,
+    body: web::Json<EnrollRequest>,
+) -> ApiResult {
     let EnrollRequest { node_id, node_name } = body.into_inner();
     let not_a_u64 = || ApiError::invalid("node_id must be a u64 (a number or a string of digits)");
     let node_id = match node_id.as_deref().map(serde_json::value::RawValue::get) {
@@ -185,11 +191,11 @@ pub async fn enroll(state: web::Data<ApiState>, body: web::Json<EnrollRequest>) 
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EnrollmentFilter {
+pub(super) struct EnrollmentFilter {
     state: Option<String>,
 }
 
-pub async fn list_enrollments(
+pub(super) async fn list_enrollments(
     state: web::Data<ApiState>,
     filter: web::Query<EnrollmentFilter>,
 ) -> ApiResult {
@@ -221,13 +227,13 @@ pub async fn list_enrollments(
     Ok(HttpResponse::Ok().json(json!({ "enrollments": enrollments })))
 }
 
-pub async fn approve(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+pub(super) async fn approve(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
     let node_id = parse_node_id(&id)?;
     operate(&state, IdentityOp::Approve(node_id)).await?;
     Ok(HttpResponse::Ok().json(views::with_node_id(node_id, json!({"state": "active"}))))
 }
 
-pub async fn reject(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
+pub(super) async fn reject(state: web::Data<ApiState>, id: web::Path<String>) -> ApiResult {
     let node_id = parse_node_id(&id)?;
     operate(&state, IdentityOp::Reject(node_id)).await?;
     Ok(HttpResponse::Ok().json(views::with_node_id(node_id, json!({"state": "revoked"}))))
@@ -238,7 +244,7 @@ const CLEARED_LISTED: usize = 500;
 
 /// `GET /api/v1/alerts?limit=N`: every open alert (oldest first), then the `N` (default 500)
 /// most recently cleared, from the store.
-pub async fn alerts(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiResult {
+pub(super) async fn alerts(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiResult {
     let limit = query.limit.unwrap_or(CLEARED_LISTED);
     if limit > CLEARED_ALERTS_KEPT {
         return Err(ApiError::invalid(format!(
@@ -258,11 +264,11 @@ pub async fn alerts(state: web::Data<ApiState>, query: web::Query<Limit>) -> Api
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Limit {
+pub(super) struct Limit {
     limit: Option<usize>,
 }
 
-pub async fn audit(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiResult {
+pub(super) async fn audit(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiResult {
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit must be between 1 and 1000"));
@@ -292,7 +298,7 @@ pub async fn audit(state: web::Data<ApiState>, query: web::Query<Limit>) -> ApiR
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DesiredBody {
+pub(super) struct DesiredBody {
     honeypot_type: String,
     #[serde(default)]
     config: serde_json::Map<String, Value>,
@@ -310,7 +316,7 @@ fn desired_error(node_id: u64, e: DesiredError) -> ApiError {
 }
 
 /// `PUT /api/v1/nodes/{id}/pots/{pot_id}`: the Core installs the pot and keeps it running.
-pub async fn put_desired(
+pub(super) async fn put_desired(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
     body: web::Json<DesiredBody>,
@@ -363,7 +369,7 @@ pub async fn put_desired(
 }
 
 /// `DELETE /api/v1/nodes/{id}/pots/{pot_id}`: no longer desired; the Core stops it.
-pub async fn delete_desired(
+pub(super) async fn delete_desired(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> ApiResult {

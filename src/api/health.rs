@@ -16,7 +16,7 @@ use honeybee_actors::registry::CountNodes;
 /// calls (counting walks the fleet).
 const HEALTH_COUNTS_EVERY: Duration = Duration::from_secs(1);
 
-pub async fn health(state: web::Data<ApiState>) -> HttpResponse {
+pub(super) async fn health(state: web::Data<ApiState>) -> HttpResponse {
     let cached = *state
         .health_counts
         .lock()
@@ -48,7 +48,7 @@ pub async fn health(state: web::Data<ApiState>) -> HttpResponse {
     }))
 }
 
-pub async fn ready(state: web::Data<ApiState>) -> HttpResponse {
+pub(super) async fn ready(state: web::Data<ApiState>) -> HttpResponse {
     let mut reasons = Vec::new();
     if let Some(error) = state.writer.last_error() {
         reasons.push(format!("the store cannot commit: {error}"));
@@ -75,7 +75,7 @@ pub async fn ready(state: web::Data<ApiState>) -> HttpResponse {
 }
 
 /// `GET /`: a small page naming the Core (the dashboard comes in its own issue).
-pub async fn index() -> HttpResponse {
+pub(super) async fn index() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(format!(

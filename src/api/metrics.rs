@@ -21,7 +21,7 @@ use actix_web::ResponseError;
 use super::auth;
 use super::server::ApiState;
 
-pub async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
+pub(super) async fn metrics(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
     if !state.public_metrics && auth::principal(&request, &state.tokens).is_none() {
         return auth::unauthorized().error_response();
     }

@@ -28,7 +28,7 @@ use super::server::ApiState;
 use super::views;
 
 /// Longest a client may take to accept one message before it counts as too slow.
-pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Longest a closing client may take to drain what was buffered for it and answer the close.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,7 +36,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pings keep idle connections (and proxies) alive; a client silent for three of them is gone.
 const PING_EVERY: Duration = Duration::from_secs(20);
 
-pub async fn ticket(request: HttpRequest, state: web::Data<ApiState>) -> ApiResult {
+pub(super) async fn ticket(request: HttpRequest, state: web::Data<ApiState>) -> ApiResult {
     let caller = auth::caller(&request)?;
     let ticket = state.tickets.issue(caller)?;
     Ok(HttpResponse::Created()
@@ -44,7 +44,7 @@ pub async fn ticket(request: HttpRequest, state: web::Data<ApiState>) -> ApiResu
         .json(json!({"ticket": ticket, "expires_in_secs": TICKET_TTL.as_secs()})))
 }
 
-pub async fn stream(
+pub(super) async fn stream(
     request: HttpRequest,
     body: web::Payload,
     state: web::Data<ApiState>,

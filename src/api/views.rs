@@ -14,12 +14,12 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 
 /// RFC 3339 UTC with microseconds.
-pub fn ts(time: SystemTime) -> String {
+pub(super) fn ts(time: SystemTime) -> String {
     Timestamp::from_system_time(time).to_string()
 }
 
 /// A time from a query parameter: RFC 3339, or unix seconds.
-pub fn parse_time(name: &str, text: &str) -> ApiResult<SystemTime> {
+pub(super) fn parse_time(name: &str, text: &str) -> ApiResult<SystemTime> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let secs = super::error::u64_digits(text).ok_or_else(|| {
             ApiError::invalid(format!(
@@ -41,7 +41,7 @@ pub fn parse_time(name: &str, text: &str) -> ApiResult<SystemTime> {
     })
 }
 
-pub fn node(view: &NodeView) -> Value {
+pub(super) fn node(view: &NodeView) -> Value {
     json!({
         "node_id": view.node_id,
         "node_id_str": view.node_id.to_string(),
@@ -63,7 +63,7 @@ pub fn node(view: &NodeView) -> Value {
     })
 }
 
-pub fn pot(view: &PotView) -> Value {
+pub(super) fn pot(view: &PotView) -> Value {
     json!({
         "node_id": view.node_id,
         "node_id_str": view.node_id.to_string(),
@@ -79,7 +79,7 @@ pub fn pot(view: &PotView) -> Value {
 }
 
 /// A desired pot as the API shows it.
-pub fn desired(desired: &DesiredPot) -> Value {
+pub(super) fn desired(desired: &DesiredPot) -> Value {
     json!({
         "honeypot_type": desired.pot_type,
         "config": desired.config,
@@ -89,7 +89,7 @@ pub fn desired(desired: &DesiredPot) -> Value {
     })
 }
 
-pub fn node_detail(detail: &NodeDetail) -> Value {
+pub(super) fn node_detail(detail: &NodeDetail) -> Value {
     let mut out = node(&detail.node);
     if let Value::Object(map) = &mut out {
         map.insert(
@@ -135,7 +135,7 @@ pub fn node_detail(detail: &NodeDetail) -> Value {
 }
 
 /// An alert as the stream pushes it (the same shape as [`alert_row`]).
-pub fn alert(alert: &Alert) -> Value {
+pub(super) fn alert(alert: &Alert) -> Value {
     alert_row(&alert.to_row())
 }
 
@@ -143,7 +143,7 @@ pub fn alert(alert: &Alert) -> Value {
 /// `{alert_id, type, state, node_id, node_id_str, node_name, pot_id, message, opened_at,
 /// cleared_at}`, with `null` for what does not apply (a Core alert has no node; an open one is
 /// not cleared).
-pub fn alert_row(row: &AlertRow) -> Value {
+pub(super) fn alert_row(row: &AlertRow) -> Value {
     json!({
         "alert_id": row.alert_id,
         "type": row.kind,
@@ -158,7 +158,7 @@ pub fn alert_row(row: &AlertRow) -> Value {
     })
 }
 
-pub fn command(view: &CommandView) -> Value {
+pub(super) fn command(view: &CommandView) -> Value {
     json!({
         "command_id": view.command_id,
         "node_id": view.node_id,
@@ -172,7 +172,7 @@ pub fn command(view: &CommandView) -> Value {
 }
 
 /// A stored command (its `command` and `result` are JSON text written by the Core).
-pub fn command_row(row: &CommandRow) -> Value {
+pub(super) fn command_row(row: &CommandRow) -> Value {
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
     json!({
         "command_id": row.id,
@@ -187,7 +187,7 @@ pub fn command_row(row: &CommandRow) -> Value {
 }
 
 /// `{"node_id":..,"node_id_str":..}` plus `extra`.
-pub fn with_node_id(node_id: NodeId, extra: Value) -> Value {
+pub(super) fn with_node_id(node_id: NodeId, extra: Value) -> Value {
     let mut out = json!({"node_id": node_id, "node_id_str": node_id.to_string()});
     if let (Value::Object(map), Value::Object(more)) = (&mut out, extra) {
         map.extend(more);

@@ -25,7 +25,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection to the API with its token.
-pub struct Api {
+pub(super) struct Api {
     client: awc::Client,
     base: String,
     token: String,
@@ -43,14 +43,14 @@ impl std::fmt::Debug for Api {
 
 /// An answer in the 2xx range: its text as sent and parsed (`Null` when empty).
 #[derive(Debug)]
-pub struct Reply {
+pub(super) struct Reply {
     pub text: String,
     pub json: Value,
 }
 
 /// Resolves the target and token of `args`, then runs `work` with an [`Api`] on a fresh actix
 /// `System` and returns what it returns.
-pub fn with_api<T>(
+pub(super) fn with_api<T>(
     args: &ApiArgs,
     config: &Config,
     work: impl AsyncFnOnce(&Api) -> Result<T, CliError>,
@@ -83,13 +83,17 @@ pub fn with_api<T>(
 
 impl Api {
     /// `GET path?query`.
-    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Reply, CliError> {
+    pub(super) async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Reply, CliError> {
         let request = self.client.get(self.url(path, query));
         self.exchange(request, None).await
     }
 
     /// `POST path?query` with a JSON body (or none).
-    pub async fn post(
+    pub(super) async fn post(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -100,13 +104,13 @@ impl Api {
     }
 
     /// `DELETE path`.
-    pub async fn delete(&self, path: &str) -> Result<Reply, CliError> {
+    pub(super) async fn delete(&self, path: &str) -> Result<Reply, CliError> {
         let request = self.client.delete(self.url(path, &[]));
         self.exchange(request, None).await
     }
 
     /// Opens the WebSocket at `path?query`: a stream of frames and a sink for answers.
-    pub async fn stream(
+    pub(super) async fn stream(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -234,7 +238,7 @@ impl Api {
 }
 
 /// `text` percent-encoded for a path segment or a query value (RFC 3986 unreserved kept).
-pub fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -28,7 +28,7 @@ pub struct EnrollArgs {
     pub api: ApiArgs,
 }
 
-pub fn enroll(args: &EnrollArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn enroll(args: &EnrollArgs, config: &Config) -> Result<ExitCode, CliError> {
     let mut body = Map::new();
     if let Some(id) = args.node_id {
         body.insert("node_id".into(), id.into());
@@ -47,7 +47,7 @@ pub fn enroll(args: &EnrollArgs, config: &Config) -> Result<ExitCode, CliError> 
 }
 
 /// `enrollments`: the queue of nodes waiting for an operator.
-pub fn pending(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn pending(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
     let query = [("state", "pending".to_owned())];
     let reply = with_api(api, config, async |api| {
         api.get("/api/v1/enrollments", &query).await
@@ -72,7 +72,7 @@ pub fn pending(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
 }
 
 /// `approve` or `reject` (`action`) the pending enrollment `id`.
-pub fn decide(
+pub(super) fn decide(
     id: &str,
     action: &str,
     api: &ApiArgs,
@@ -96,7 +96,7 @@ pub fn decide(
 }
 
 /// `revoke`: the node is disconnected at once, its secret forgotten, a tombstone left.
-pub fn revoke(id: &str, api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn revoke(id: &str, api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
     let path = format!("/api/v1/nodes/{}", encode(id));
     let reply = with_api(api, config, async |api| api.delete(&path).await)?;
     show(api.json, &reply, |_| {
@@ -142,7 +142,7 @@ fn secret(answer: &Value) -> String {
 
 /// `text` as a QR code in Unicode half blocks, light on dark (as most terminals are) with the
 /// quiet zone around it.
-pub fn qr(text: &str) -> String {
+pub(super) fn qr(text: &str) -> String {
     match QrCode::new(text.as_bytes()) {
         Ok(code) => code
             .render::<Dense1x2>()

@@ -71,7 +71,7 @@ impl EventsArgs {
     }
 }
 
-pub fn run(args: &EventsArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn run(args: &EventsArgs, config: &Config) -> Result<ExitCode, CliError> {
     let query = args.query();
     if args.follow {
         return with_api(&args.api, config, async |api| {
@@ -90,7 +90,7 @@ pub fn run(args: &EventsArgs, config: &Config) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn events_table(document: &Value) -> String {
+pub(super) fn events_table(document: &Value) -> String {
     let mut table = Table::new(&[
         "ID",
         "RECEIVED_AT",
@@ -126,7 +126,7 @@ pub fn events_table(document: &Value) -> String {
 }
 
 /// An event from the stream on one line: time, node, pot, type, then the fields it has.
-pub fn event_line(event: &Value) -> String {
+pub(super) fn event_line(event: &Value) -> String {
     let mut line = [
         field(event, "received_at"),
         node(event),

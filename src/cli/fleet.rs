@@ -38,7 +38,7 @@ pub struct StatsArgs {
     pub api: ApiArgs,
 }
 
-pub fn nodes(args: &NodesArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn nodes(args: &NodesArgs, config: &Config) -> Result<ExitCode, CliError> {
     let mut query = Vec::new();
     if let Some(status) = &args.status {
         query.push(("status", status.clone()));
@@ -53,7 +53,7 @@ pub fn nodes(args: &NodesArgs, config: &Config) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn pots(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn pots(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
     let reply = with_api(api, config, async |api| {
         api.get("/api/v1/honeypots", &[]).await
     })?;
@@ -61,7 +61,11 @@ pub fn pots(api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn alerts(limit: Option<u32>, api: &ApiArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn alerts(
+    limit: Option<u32>,
+    api: &ApiArgs,
+    config: &Config,
+) -> Result<ExitCode, CliError> {
     let query: Vec<(&str, String)> = limit
         .map(|n| ("limit", n.to_string()))
         .into_iter()
@@ -73,7 +77,7 @@ pub fn alerts(limit: Option<u32>, api: &ApiArgs, config: &Config) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn stats(args: &StatsArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn stats(args: &StatsArgs, config: &Config) -> Result<ExitCode, CliError> {
     let query: Vec<(&str, String)> = [
         ("since", &args.since),
         ("until", &args.until),
@@ -89,7 +93,7 @@ pub fn stats(args: &StatsArgs, config: &Config) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn nodes_table(document: &Value) -> String {
+pub(super) fn nodes_table(document: &Value) -> String {
     let mut table = Table::new(&[
         "NODE_ID",
         "NAME",
@@ -119,7 +123,7 @@ pub fn nodes_table(document: &Value) -> String {
     or_none(&table, "No nodes.")
 }
 
-pub fn pots_table(document: &Value) -> String {
+pub(super) fn pots_table(document: &Value) -> String {
     let mut table = Table::new(&[
         "NODE_ID",
         "POT_ID",
@@ -149,7 +153,7 @@ pub fn pots_table(document: &Value) -> String {
     or_none(&table, "No honeypots.")
 }
 
-pub fn alerts_table(document: &Value) -> String {
+pub(super) fn alerts_table(document: &Value) -> String {
     let mut table = Table::new(&[
         "ALERT_ID",
         "TYPE",
@@ -178,7 +182,7 @@ pub fn alerts_table(document: &Value) -> String {
 }
 
 /// The statistics: the total, then one two-column table per breakdown.
-pub fn stats_text(stats: &Value) -> String {
+pub(super) fn stats_text(stats: &Value) -> String {
     let mut out = format!("Total events: {}\n", field(stats, "total_events"));
     let counts = [
         ("by_event_type", "EVENT_TYPE"),

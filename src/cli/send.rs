@@ -37,7 +37,7 @@ const FINAL: [&str; 3] = ["completed", "failed", "timed_out"];
 /// Exit code when the wait ended before the outcome.
 const NO_OUTCOME_YET: u8 = 3;
 
-pub fn run(args: &SendArgs, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn run(args: &SendArgs, config: &Config) -> Result<ExitCode, CliError> {
     let command: Value = serde_json::from_str(&args.command).map_err(|e| {
         CliError::Usage(format!(
             "the command is not JSON ({e}); for example '{{\"DeployPot\":\"cowrie-01\"}}'"
@@ -122,7 +122,7 @@ fn exit_code(outcome: &Reply) -> ExitCode {
 }
 
 /// The command's state in words: what, where, how it ended, and the result's details.
-pub fn outcome_text(state: &Value, waited: Duration) -> String {
+pub(super) fn outcome_text(state: &Value, waited: Duration) -> String {
     let status = field(state, "status");
     let mut out = Table::new(&["", ""]);
     out.row(vec!["Command".into(), field(state, "command_id")]);

@@ -73,7 +73,7 @@ fn host(ip: IpAddr) -> String {
 
 /// Where a token was found (for error messages: never the token).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TokenSource {
+pub(super) enum TokenSource {
     Env,
     File(PathBuf),
     Config,
@@ -92,7 +92,7 @@ impl std::fmt::Display for TokenSource {
 /// The token to present, and where it came from: `env_token` (the value of
 /// `HONEYBEE_TOKEN`), else `token_file`, else the config's `api.token`, else
 /// `<storage.dir>/api-token` when it exists.
-pub fn find_token(
+pub(super) fn find_token(
     env_token: Option<String>,
     token_file: Option<&Path>,
     config: &Config,

@@ -15,7 +15,7 @@ use rustls::{ClientConfig, DigitallySignedStruct, Error, RootCertStore, Signatur
 use super::CliError;
 
 /// A client configuration trusting the certificates in `cert_file`.
-pub fn client_config(cert_file: &Path) -> Result<Arc<ClientConfig>, CliError> {
+pub(super) fn client_config(cert_file: &Path) -> Result<Arc<ClientConfig>, CliError> {
     let pins = crate::net::load_certs(cert_file, "API certificate")
         .map_err(|e| CliError::Tls(e.to_string()))?;
     let mut roots = RootCertStore::empty();

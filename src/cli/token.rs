@@ -56,7 +56,7 @@ impl TokenCommand {
     }
 }
 
-pub fn run(command: TokenCommand, config: &Config) -> Result<ExitCode, CliError> {
+pub(super) fn run(command: TokenCommand, config: &Config) -> Result<ExitCode, CliError> {
     let path = &config.api.tokens_file;
     match command {
         TokenCommand::Create { name, role, .. } => {

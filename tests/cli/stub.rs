@@ -3,7 +3,7 @@
 //! or a WebSocket upgrade followed by text messages — so that the CLI's requests, output and
 //! errors can be checked without the real routes.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

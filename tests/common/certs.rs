@@ -2,7 +2,7 @@
 //! certificate signed by the CA and one from another, untrusted CA, written as PEM files to a
 //! temporary directory; plus rustls client configurations and a blocking TLS connect for fake
 //! nodes. Also compiled into the library's unit tests (`src/net/tls/tests.rs`).
-#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+#![allow(dead_code, unreachable_pub, clippy::expect_used, clippy::unwrap_used)]
 
 use std::fs;
 use std::io;

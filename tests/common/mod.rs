@@ -2,7 +2,7 @@
 //! config, a small fake node that speaks the protocol over a real (blocking) TCP socket, and
 //! polling with a deadline.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod certs;
 pub mod http;

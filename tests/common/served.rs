@@ -1,7 +1,7 @@
 //! The real `honeybee-core` binary started by a test: `serve` on port 0 with a config in a
 //! temporary directory, its log lines, its pid.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

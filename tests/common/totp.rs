@@ -1,7 +1,7 @@
 //! A fake node's side of TOTP: codes computed from the key the Core handed out, for a chosen
 //! 30 s step.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};

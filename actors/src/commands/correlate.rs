@@ -41,7 +41,7 @@ pub fn pot_verdict(command: &Command, status: PotStatus) -> Option<Verdict> {
 }
 
 /// Whether any non-error `NodeEvent` answers the command.
-pub fn answered_by_any_event(command: &Command) -> bool {
+pub(super) fn answered_by_any_event(command: &Command) -> bool {
     matches!(
         command,
         Command::UpdateConfig | Command::GetPotLogs(_) | Command::GetPotMetrics(_)
@@ -71,7 +71,7 @@ pub fn timeout_of(command: &Command, settings: &CommandSettings) -> Duration {
 
 /// A pot a `GetInstalledPots` answer lists.
 #[derive(Debug, Clone)]
-pub struct ListedPot {
+pub(super) struct ListedPot {
     pub pot_id: String,
     pub pot_type: String,
     pub status: PotStatus,
@@ -79,7 +79,7 @@ pub struct ListedPot {
 }
 
 /// A result from an answer: `{"status": .., "message": ..}` (no `message` when there is none).
-pub fn answer(status: &str, text: Option<&str>) -> Value {
+pub(super) fn answer(status: &str, text: Option<&str>) -> Value {
     let mut result = Map::new();
     result.insert("status".into(), status.into());
     if let Some(text) = text {
@@ -89,12 +89,12 @@ pub fn answer(status: &str, text: Option<&str>) -> Value {
 }
 
 /// A result that is only an explanation: `{"message": ..}`.
-pub fn message(text: &str) -> Value {
+pub(super) fn message(text: &str) -> Value {
     json!({ "message": text })
 }
 
 /// `GetInstalledPots`' result: `{"pots": [{"pot_id","pot_type","status","message"}]}`.
-pub fn pots_result(listed: &[ListedPot]) -> Value {
+pub(super) fn pots_result(listed: &[ListedPot]) -> Value {
     let pots: Vec<Value> = listed
         .iter()
         .map(|p| {

@@ -174,7 +174,7 @@ pub struct CommandBook {
 }
 
 /// How long after a `Restart` completed on `Running` its trailing `Started` is expected.
-pub const STARTED_GRACE: Duration = Duration::from_secs(5);
+pub(super) const STARTED_GRACE: Duration = Duration::from_secs(5);
 
 /// The records whose status changed, in the order they changed.
 pub type Changes = Vec<CommandRecord>;

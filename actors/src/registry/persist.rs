@@ -9,7 +9,7 @@ use honeybee_store::{Fleet, FleetPot, NodeRow, StoreError, WriterHandle};
 use super::record::{NodeRecord, Nodes};
 use super::views::{NodeEventRecord, StatusChange};
 
-pub fn node_row(node: &NodeRecord) -> NodeRow {
+pub(super) fn node_row(node: &NodeRecord) -> NodeRow {
     NodeRow {
         node_id: node.node_id,
         node_name: node.node_name.clone(),
@@ -26,7 +26,7 @@ pub fn node_row(node: &NodeRecord) -> NodeRow {
     }
 }
 
-pub fn node_status(
+pub(super) fn node_status(
     store: &WriterHandle,
     node_id: NodeId,
     change: &StatusChange,
@@ -34,7 +34,7 @@ pub fn node_status(
     store.append_node_status(node_id, change.at, change.from, change.to)
 }
 
-pub fn node_event(
+pub(super) fn node_event(
     store: &WriterHandle,
     node_id: NodeId,
     event: &NodeEventRecord,
@@ -44,7 +44,7 @@ pub fn node_event(
 
 /// The fleet model of a restarted Core: every stored node, disconnected, with its recent
 /// histories; and its stored pots, for their actors once the registry runs.
-pub fn records_from(fleet: Fleet) -> (Nodes, Vec<FleetPot>) {
+pub(super) fn records_from(fleet: Fleet) -> (Nodes, Vec<FleetPot>) {
     let mut nodes = HashMap::with_capacity(fleet.nodes.len());
     let mut pots = Vec::new();
     for stored in fleet.nodes {

@@ -20,9 +20,9 @@ use crate::text::{MAX_ADDRESS_BYTES, clip};
 pub const NODE_HISTORY_LIMIT: usize = 100;
 
 /// Replacements from other addresses tolerated within [`CLONE_WINDOW`].
-pub const CLONE_REPLACEMENTS: usize = 3;
+pub(super) const CLONE_REPLACEMENTS: usize = 3;
 /// The clone watch's window.
-pub const CLONE_WINDOW: Duration = Duration::from_secs(600);
+pub(super) const CLONE_WINDOW: Duration = Duration::from_secs(600);
 
 /// The live session of a node.
 #[derive(Debug, Clone)]

@@ -39,7 +39,7 @@ impl Outbox {
 }
 
 /// The session's handle on its output.
-pub struct Output {
+pub(super) struct Output {
     outbox: Rc<RefCell<Outbox>>,
 }
 
@@ -47,7 +47,7 @@ impl Output {
     /// Starts the task writing to `io` in the actor's context. It reports to the actor's
     /// [`WriteHandler`]: `error` on a failed write (the task ends; `finished` follows when
     /// `error` says stop), `finished` once closed and flushed.
-    pub fn start<A, W>(io: W, ctx: &mut Context<A>) -> Output
+    pub(super) fn start<A, W>(io: W, ctx: &mut Context<A>) -> Output
     where
         A: Actor<Context = Context<A>> + WriteHandler<io::Error>,
         W: AsyncWrite + Unpin + 'static,
@@ -61,7 +61,7 @@ impl Output {
     }
 
     /// Queues `frame` to be written.
-    pub fn write(&self, frame: &[u8]) {
+    pub(super) fn write(&self, frame: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.buf.extend_from_slice(frame);
         outbox.queued += frame.len() as u64;
@@ -69,14 +69,14 @@ impl Output {
     }
 
     /// Writes what is queued, then reports `finished`.
-    pub fn close(&self) {
+    pub(super) fn close(&self) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.closing = true;
         outbox.wake();
     }
 
     /// Bytes queued that the socket has not taken yet (the node has left them unread).
-    pub fn unread(&self) -> u64 {
+    pub(super) fn unread(&self) -> u64 {
         let outbox = self.outbox.borrow();
         outbox.queued - outbox.written
     }
@@ -170,14 +170,14 @@ where
 
 /// Bad frames counted in fixed one-minute windows: O(1) whatever the configured maximum.
 #[derive(Debug, Clone, Default)]
-pub struct BadFrameCounter {
+pub(super) struct BadFrameCounter {
     window_start: Option<Instant>,
     count: u32,
 }
 
 impl BadFrameCounter {
     /// Counts one bad frame at `now`; returns how many fell in the current minute.
-    pub fn count(&mut self, now: Instant) -> u32 {
+    pub(super) fn count(&mut self, now: Instant) -> u32 {
         let fresh = self
             .window_start
             .is_none_or(|start| now.duration_since(start) >= Duration::from_secs(60));

@@ -24,7 +24,7 @@ thread_local! {
 }
 
 /// Frames read from `R`, in order; an I/O error ends the stream after it is yielded.
-pub struct FrameStream<R> {
+pub(super) struct FrameStream<R> {
     reader: R,
     splitter: FrameSplitter,
     /// The unfinished frame's bytes (empty, with no allocation, between frames).
@@ -33,7 +33,7 @@ pub struct FrameStream<R> {
 }
 
 impl<R> FrameStream<R> {
-    pub fn new(reader: R, splitter: FrameSplitter) -> Self {
+    pub(super) fn new(reader: R, splitter: FrameSplitter) -> Self {
         FrameStream {
             reader,
             splitter,

@@ -2,7 +2,7 @@
 //! that show up again and again in real honeypot logs.
 
 /// Common credentials (username, password) seen in SSH and Telnet brute force.
-pub const CREDENTIALS: &[(&str, &str)] = &[
+pub(super) const CREDENTIALS: &[(&str, &str)] = &[
     ("root", "123456"),
     ("root", "root"),
     ("root", "password"),
@@ -46,7 +46,7 @@ pub const CREDENTIALS: &[(&str, &str)] = &[
 ];
 
 /// Commands attackers type once in: reconnaissance, persistence, droppers, miners.
-pub const COMMANDS: &[&str] = &[
+pub(super) const COMMANDS: &[&str] = &[
     "uname -a",
     "uname -s -v -n -r -m",
     "cat /proc/cpuinfo | grep name | wc -l",
@@ -83,7 +83,7 @@ pub const COMMANDS: &[&str] = &[
 ];
 
 /// What `file_download` events fetch: (path on the attacker's host, file name).
-pub const DOWNLOADS: &[(&str, &str)] = &[
+pub(super) const DOWNLOADS: &[(&str, &str)] = &[
     ("/bins/x86", "x86"),
     ("/bins/arm7", "arm7"),
     ("/bins/mips", "mips"),
@@ -95,7 +95,7 @@ pub const DOWNLOADS: &[(&str, &str)] = &[
 ];
 
 /// SSH client banners of scanners and bots.
-pub const SSH_CLIENTS: &[&str] = &[
+pub(super) const SSH_CLIENTS: &[&str] = &[
     "SSH-2.0-libssh_0.9.6",
     "SSH-2.0-libssh2_1.10.0",
     "SSH-2.0-Go",
@@ -107,7 +107,7 @@ pub const SSH_CLIENTS: &[&str] = &[
 ];
 
 /// WordPress usernames tried against wp-login.php and xmlrpc.php.
-pub const WP_USERS: &[&str] = &[
+pub(super) const WP_USERS: &[&str] = &[
     "admin",
     "administrator",
     "wpadmin",
@@ -121,7 +121,7 @@ pub const WP_USERS: &[&str] = &[
 ];
 
 /// Passwords tried against WordPress.
-pub const WP_PASSWORDS: &[&str] = &[
+pub(super) const WP_PASSWORDS: &[&str] = &[
     "123456",
     "password",
     "admin",
@@ -139,7 +139,7 @@ pub const WP_PASSWORDS: &[&str] = &[
 ];
 
 /// Probes for vulnerable plugins and for files that give a WordPress site away.
-pub const WP_PROBES: &[&str] = &[
+pub(super) const WP_PROBES: &[&str] = &[
     "/wp-content/plugins/revslider/temp/update_extract/revslider/",
     "/wp-content/plugins/wp-file-manager/lib/php/connector.minimal.php",
     "/wp-content/plugins/contact-form-7/readme.txt",
@@ -161,7 +161,7 @@ pub const WP_PROBES: &[&str] = &[
 ];
 
 /// XML-RPC methods abused for brute force, amplification and discovery.
-pub const XMLRPC_METHODS: &[&str] = &[
+pub(super) const XMLRPC_METHODS: &[&str] = &[
     "wp.getUsersBlogs",
     "system.multicall",
     "pingback.ping",
@@ -169,7 +169,7 @@ pub const XMLRPC_METHODS: &[&str] = &[
 ];
 
 /// User agents of WordPress scanners and brute forcers.
-pub const USER_AGENTS: &[&str] = &[
+pub(super) const USER_AGENTS: &[&str] = &[
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
     "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0",
     "WPScan v3.8.25 (https://wpscan.com/wordpress-security-scanner)",
@@ -181,11 +181,11 @@ pub const USER_AGENTS: &[&str] = &[
 ];
 
 /// First octets of public-looking source ranges (hosting providers and residential blocks).
-pub const PUBLIC_FIRST_OCTETS: &[u8] = &[
+pub(super) const PUBLIC_FIRST_OCTETS: &[u8] = &[
     5, 23, 31, 37, 45, 46, 51, 61, 62, 77, 78, 80, 85, 89, 91, 92, 103, 104, 106, 109, 112, 116,
     117, 118, 121, 122, 138, 139, 141, 142, 147, 152, 157, 159, 161, 164, 167, 170, 176, 178, 179,
     183, 185, 188, 190, 193, 194, 195, 201, 212, 213, 217, 218, 220, 221, 222,
 ];
 
 /// The documentation networks (RFC 5737).
-pub const DOC_NETS: &[[u8; 3]] = &[[192, 0, 2], [198, 51, 100], [203, 0, 113]];
+pub(super) const DOC_NETS: &[[u8; 3]] = &[[192, 0, 2], [198, 51, 100], [203, 0, 113]];

@@ -6,7 +6,7 @@ mod alerts;
 use rusqlite::{Connection, params};
 
 /// Audit entries kept (the newest); older ones are deleted.
-pub const AUDIT_KEPT: i64 = 200_000;
+pub(super) const AUDIT_KEPT: i64 = 200_000;
 
 use crate::convert::{id_to_sql, time_to_micros};
 use crate::fleet::{FleetOp, HISTORY_LOADED};

@@ -1,6 +1,6 @@
 //! The store through its public API, on real SQLite files in temporary directories.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 mod alerts;
 mod backup;
