@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Now, truncated to whole microseconds.
-pub fn now() -> SystemTime {
+pub(crate) fn now() -> SystemTime {
     let now = SystemTime::now();
     match now.duration_since(UNIX_EPOCH) {
         Ok(since) => UNIX_EPOCH + Duration::from_micros(since.as_micros() as u64),

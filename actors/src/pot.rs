@@ -10,7 +10,7 @@
 //! What happens when a pot reports `Failed`: `decide.rs`, `Pot::reported`, from the top.
 
 mod decide;
-pub mod lifecycle;
+pub(crate) mod lifecycle;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -22,9 +22,9 @@ use actix::prelude::*;
 use honeybee_protocol::NodeId;
 use honeybee_store::WriterHandle;
 
-pub use decide::{Effect, Input, decide, install_of};
+pub(crate) use decide::{Effect, Input, decide, install_of};
 use lifecycle::Transition;
-pub use state::{Attempt, PotState, Reported, transition_row};
+pub(crate) use state::{PotState, transition_row};
 
 use crate::settings::PotSettings;
 

@@ -78,27 +78,27 @@ impl RestartBudget {
 /// Sends one message to a supervisor when dropped, unless it was sent before. A child holds
 /// one: its `stopped()` sends the real reason, and if the child dies some other way (a panic
 /// unwinding through its handler drops it) the drop still tells the supervisor.
-pub struct ExitNotice<M: actix::Message<Result = ()> + Send + 'static> {
+pub(crate) struct ExitNotice<M: actix::Message<Result = ()> + Send + 'static> {
     pending: Option<(actix::Recipient<M>, M)>,
 }
 
 impl<M: actix::Message<Result = ()> + Send + 'static> ExitNotice<M> {
     /// Arms a notice that sends `fallback` to `to` unless [`ExitNotice::send`] runs first.
-    pub fn new(to: actix::Recipient<M>, fallback: M) -> Self {
+    pub(crate) fn new(to: actix::Recipient<M>, fallback: M) -> Self {
         ExitNotice {
             pending: Some((to, fallback)),
         }
     }
 
     /// Replaces the fallback (the child learned more about itself), sending nothing.
-    pub fn rearm(&mut self, fallback: M) {
+    pub(crate) fn rearm(&mut self, fallback: M) {
         if let Some((_, old)) = self.pending.as_mut() {
             *old = fallback;
         }
     }
 
     /// Sends `message` instead of the fallback (once; later calls do nothing).
-    pub fn send(&mut self, message: M) {
+    pub(crate) fn send(&mut self, message: M) {
         if let Some((to, _)) = self.pending.take() {
             to.do_send(message);
         }

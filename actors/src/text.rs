@@ -1,12 +1,12 @@
 //! Bounding text that came from a node before it is kept in memory or stored.
 
 /// Longest status or event message kept, in bytes.
-pub const MAX_MESSAGE_BYTES: usize = 1024;
+pub(crate) const MAX_MESSAGE_BYTES: usize = 1024;
 /// Longest node `address` kept, in bytes.
-pub const MAX_ADDRESS_BYTES: usize = 256;
+pub(crate) const MAX_ADDRESS_BYTES: usize = 256;
 
 /// `text` cut to at most `max_bytes`, on a character boundary.
-pub fn clip(text: &str, max_bytes: usize) -> String {
+pub(crate) fn clip(text: &str, max_bytes: usize) -> String {
     if text.len() <= max_bytes {
         return text.to_owned();
     }
@@ -18,7 +18,7 @@ pub fn clip(text: &str, max_bytes: usize) -> String {
 }
 
 /// [`clip`] for an optional message.
-pub fn clip_message(message: Option<String>) -> Option<String> {
+pub(crate) fn clip_message(message: Option<String>) -> Option<String> {
     message.map(|m| {
         if m.len() <= MAX_MESSAGE_BYTES {
             m

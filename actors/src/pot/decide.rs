@@ -62,7 +62,7 @@ pub enum Input {
 
 /// What the actor does about it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
+pub(crate) enum Effect {
     /// Track and send this command, unless a command for the pot is in flight or waiting, or
     /// its node is offline (then nothing happens).
     Submit { command: Command, origin: Origin },
@@ -87,7 +87,12 @@ pub enum Effect {
 }
 
 /// Decides, changing `state`; answers the effects in the order they are to be carried out.
-pub fn decide(state: &mut PotState, input: Input, now: Now, settings: &PotSettings) -> Vec<Effect> {
+pub(crate) fn decide(
+    state: &mut PotState,
+    input: Input,
+    now: Now,
+    settings: &PotSettings,
+) -> Vec<Effect> {
     let mut out = Out::default();
     let mut pot = Pot {
         state,
@@ -503,7 +508,7 @@ impl Pot<'_> {
 }
 
 /// The `InstallPot` of a desired pot (started once installed).
-pub fn install_of(pot_id: &str, desired: &DesiredPot) -> InstallPot {
+pub(crate) fn install_of(pot_id: &str, desired: &DesiredPot) -> InstallPot {
     InstallPot {
         pot_id: pot_id.to_owned(),
         honeypot_type: desired.pot_type.clone(),

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use honeybee_protocol::PotStatus;
 
 /// Transitions kept in memory per pot (the durable store keeps them all).
-pub const HISTORY_LIMIT: usize = 100;
+pub(crate) const HISTORY_LIMIT: usize = 100;
 
 /// One applied transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub struct Transition {
 }
 
 /// Whether `from → to` is in the lifecycle table.
-pub fn is_expected(from: PotStatus, to: PotStatus) -> bool {
+pub(crate) fn is_expected(from: PotStatus, to: PotStatus) -> bool {
     use PotStatus::*;
     matches!(
         (from, to),

@@ -179,7 +179,7 @@ fn policy_of(desired: &DesiredEntry, settings: &PotSettings) -> RestartPolicy {
 }
 
 /// A stored transition row for the pot's history.
-pub fn transition_row(node_id: NodeId, pot_id: &str, t: &Transition) -> TransitionRow {
+pub(crate) fn transition_row(node_id: NodeId, pot_id: &str, t: &Transition) -> TransitionRow {
     TransitionRow {
         node_id,
         pot_id: pot_id.to_owned(),
