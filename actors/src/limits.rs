@@ -39,17 +39,17 @@ pub struct ConnectionLimits {
 /// Why an accepted connection was refused: a limit it would pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OverLimit {
-    TooManyConnections,
-    TooManyUnregistered,
-    TooManyUnregisteredFromSource,
+    Connections,
+    Unregistered,
+    UnregisteredFromSource,
 }
 
 impl OverLimit {
     pub const fn reason(self) -> &'static str {
         match self {
-            OverLimit::TooManyConnections => "limits.max_connections reached",
-            OverLimit::TooManyUnregistered => "limits.max_unregistered reached",
-            OverLimit::TooManyUnregisteredFromSource => {
+            OverLimit::Connections => "limits.max_connections reached",
+            OverLimit::Unregistered => "limits.max_unregistered reached",
+            OverLimit::UnregisteredFromSource => {
                 "this address holds its share of limits.max_unregistered"
             }
         }
@@ -70,11 +70,11 @@ impl ConnectionLimits {
     /// Takes a slot for a new, unregistered connection from `source`.
     pub fn admit(&self, source: IpAddr) -> Result<ConnectionPermit, OverLimit> {
         if !take(&self.counts.open, self.max_open) {
-            return Err(OverLimit::TooManyConnections);
+            return Err(OverLimit::Connections);
         }
         if !take(&self.counts.unregistered, self.max_unregistered) {
             self.counts.open.fetch_sub(1, Ordering::AcqRel);
-            return Err(OverLimit::TooManyUnregistered);
+            return Err(OverLimit::Unregistered);
         }
         {
             let mut by_source = self.counts.source_counts();
@@ -86,7 +86,7 @@ impl ConnectionLimits {
                 drop(by_source);
                 self.counts.unregistered.fetch_sub(1, Ordering::AcqRel);
                 self.counts.open.fetch_sub(1, Ordering::AcqRel);
-                return Err(OverLimit::TooManyUnregisteredFromSource);
+                return Err(OverLimit::UnregisteredFromSource);
             }
             *held += 1;
         }
@@ -164,11 +164,11 @@ mod tests {
         let limits = ConnectionLimits::new(3, 2);
         let mut a = limits.admit(A).unwrap();
         let _b = limits.admit(B).unwrap();
-        assert_eq!(limits.admit(A).unwrap_err(), OverLimit::TooManyUnregistered);
+        assert_eq!(limits.admit(A).unwrap_err(), OverLimit::Unregistered);
         a.registered();
         let c = limits.admit(A).unwrap();
         assert_eq!((limits.open(), limits.unregistered()), (3, 2));
-        assert_eq!(limits.admit(B).unwrap_err(), OverLimit::TooManyConnections);
+        assert_eq!(limits.admit(B).unwrap_err(), OverLimit::Connections);
         drop(c);
         drop(a);
         assert_eq!((limits.open(), limits.unregistered()), (1, 1));
@@ -180,7 +180,7 @@ mod tests {
         let mut held: Vec<_> = (0..25).map(|_| limits.admit(A).unwrap()).collect();
         assert_eq!(
             limits.admit(A).unwrap_err(),
-            OverLimit::TooManyUnregisteredFromSource
+            OverLimit::UnregisteredFromSource
         );
         assert!(limits.admit(B).is_ok(), "another source still gets in");
         held[0].registered();
@@ -197,6 +197,6 @@ mod tests {
         let limits = ConnectionLimits::new(10, 2);
         let _a = limits.admit(A).unwrap();
         let _b = limits.admit(A).unwrap();
-        assert_eq!(limits.admit(A).unwrap_err(), OverLimit::TooManyUnregistered);
+        assert_eq!(limits.admit(A).unwrap_err(), OverLimit::Unregistered);
     }
 }
