@@ -22,7 +22,7 @@ use actix::prelude::*;
 use honeybee_protocol::NodeId;
 use honeybee_store::WriterHandle;
 
-pub(crate) use decide::{Effect, Input, decide, install_of};
+pub(crate) use decide::{Effect, Input, Report, decide, install_of};
 use lifecycle::Transition;
 pub(crate) use state::{PotState, transition_row};
 

@@ -19,17 +19,8 @@ use crate::settings::PotSettings;
 /// What a pot is told.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    /// The node reported the pot's status. `answer`: a command for the pot was in flight when
-    /// it arrived (the node's answer, not an unasked report); `busy`: a command for the pot is
-    /// in flight or waiting now.
-    Report {
-        status: PotStatus,
-        pot_type: String,
-        message: Option<String>,
-        at: SystemTime,
-        answer: bool,
-        busy: bool,
-    },
+    /// The node reported the pot's status.
+    Report(Report),
     /// A command for the pot reached its final status; `unanswered`: the node answered `Error`
     /// or nothing in time.
     Settled {
@@ -58,6 +49,20 @@ pub enum Input {
     AttemptDue,
     /// Time to check whether it went silent.
     SilenceCheck,
+}
+
+/// A status the node reported for the pot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub status: PotStatus,
+    pub pot_type: String,
+    pub message: Option<String>,
+    pub at: SystemTime,
+    /// A command for the pot was in flight when it arrived: it is the node's answer, not an
+    /// unasked report.
+    pub answer: bool,
+    /// A command for the pot is in flight or waiting now.
+    pub busy: bool,
 }
 
 /// What the actor does about it.
@@ -101,14 +106,7 @@ pub(crate) fn decide(
         out: &mut out,
     };
     match input {
-        Input::Report {
-            status,
-            pot_type,
-            message,
-            at,
-            answer,
-            busy,
-        } => pot.reported(status, pot_type, message, at, answer, busy),
+        Input::Report(report) => pot.reported(report),
         Input::Settled {
             origin,
             unanswered,
@@ -185,15 +183,15 @@ impl Pot<'_> {
 
     /// A status report: applied, judged by the restart policy, and — when it answers a
     /// command — followed by a step towards the desired state.
-    fn reported(
-        &mut self,
-        status: PotStatus,
-        pot_type: String,
-        message: Option<String>,
-        at: SystemTime,
-        answer: bool,
-        busy: bool,
-    ) {
+    fn reported(&mut self, report: Report) {
+        let Report {
+            status,
+            pot_type,
+            message,
+            at,
+            answer,
+            busy,
+        } = report;
         let from = self.state.status();
         let transition = match &mut self.state.reported {
             None => {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use honeybee_protocol::{Command, InstallPot, PotStatus};
 
 use super::lifecycle::Transition;
-use super::{Effect, Input, PotState, decide};
+use super::{Effect, Input, PotState, Report, decide};
 use crate::alerts::AlertKind;
 use crate::commands::{Now, Origin};
 use crate::policy::{DesiredEntry, DesiredPot, RestartLimits, RestartPolicy};
@@ -54,14 +54,28 @@ fn wall(s: f64) -> SystemTime {
 }
 
 fn report(status: PotStatus, s: f64, answer: bool) -> Input {
-    Input::Report {
+    Input::Report(Report {
         status,
         pot_type: "cowrie".into(),
         message: None,
         at: wall(s),
         answer,
         busy: false,
-    }
+    })
+}
+
+/// First reported `Running` at `s`, unasked: learned, and the silence watch starts.
+fn first_running(s: f64) -> (f64, Input, Vec<Effect>) {
+    (
+        s,
+        report(Running, s, false),
+        vec![
+            transition(None, Running, s, true),
+            CheckSilenceAfter(secs(60.0)),
+            StoreRow,
+            ViewChanged,
+        ],
+    )
 }
 
 fn transition(from: Option<PotStatus>, to: PotStatus, s: f64, expected: bool) -> Effect {
@@ -126,16 +140,7 @@ fn a_failing_pot_is_confirmed_restarted_with_backoff_then_given_up_on() {
         "failing",
         pot(DesiredEntry::default()),
         vec![
-            (
-                0.0,
-                report(Running, 0.0, false),
-                vec![
-                    transition(None, Running, 0.0, true),
-                    CheckSilenceAfter(secs(60.0)),
-                    StoreRow,
-                    ViewChanged,
-                ],
-            ),
+            first_running(0.0),
             // Unasked: confirmed first.
             (
                 1.0,
@@ -224,14 +229,7 @@ fn an_operators_stop_holds_and_a_start_releases() {
         "hold",
         pot(DesiredEntry::default()),
         vec![
-            (0.0, report(Running, 0.0, false), {
-                vec![
-                    transition(None, Running, 0.0, true),
-                    CheckSilenceAfter(secs(60.0)),
-                    StoreRow,
-                    ViewChanged,
-                ]
-            }),
+            first_running(0.0),
             (
                 1.0,
                 Input::Operator(Command::StopPot(POT.into())),
@@ -503,16 +501,7 @@ fn a_silent_running_pot_raises_an_alert_its_events_clear() {
         "silence",
         pot(DesiredEntry::default()),
         vec![
-            (
-                0.0,
-                report(Running, 0.0, false),
-                vec![
-                    transition(None, Running, 0.0, true),
-                    CheckSilenceAfter(secs(60.0)),
-                    StoreRow,
-                    ViewChanged,
-                ],
-            ),
+            first_running(0.0),
             (30.0, Input::EventsSeen, vec![]),
             // Not silent yet: checked again when it would be.
             (

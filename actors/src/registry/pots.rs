@@ -19,7 +19,7 @@ use crate::alerts::AlertKey;
 use crate::commands::{Now, Place};
 use crate::feed::Change;
 use crate::limited_log;
-use crate::pot::{Feed, Input, PotActor, PotContext, PotIdentity, PotState};
+use crate::pot::{Feed, Input, PotActor, PotContext, PotIdentity, PotState, Report};
 use crate::settings::{PotSettings, SupervisionSettings};
 use crate::supervise::RestartBudget;
 use crate::text::{clip, clip_message};
@@ -250,14 +250,14 @@ impl Registry {
             .is_some_and(|b| b.in_flight_for(&update.pot_id).is_some());
         self.commands_on_pot_report(node_id, &update, ctx);
         let busy = self.pot_busy(node_id, &update.pot_id);
-        let input = Input::Report {
+        let input = Input::Report(Report {
             status: update.status,
             pot_type: clip(&update.pot_type, MAX_POT_TYPE_BYTES),
             message: clip_message(update.message),
             at: crate::clock::now(),
             answer,
             busy,
-        };
+        });
         self.feed_pot(node_id, &update.pot_id, input, ctx);
     }
 }
