@@ -2,7 +2,7 @@
 //! backoff, giving up and its reset, an operator's stop respected, an unasked status confirmed
 //! before the Core acts, a failed install reinstalled, the desired state installed on connect
 //! and an undesired pot stopped, overrides through the API, drift, the silent-pot alert, and
-//! the node policy.
+//! the node policy; a pot held or given up on stays so across a restart of the Core.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -584,5 +584,58 @@ fn a_pot_an_operator_stopped_stays_stopped_after_the_core_restarts() {
         202
     );
     assert_eq!(command(&mut node), json!({"DeployPot": "a"}));
+    second.stop();
+}
+
+/// A pot's restart state is stored with it: a pot the Core gave up on is still given up after
+/// the Core restarts (its alert open, nothing restarted), until an operator starts it again.
+#[test]
+fn a_given_up_pot_stays_given_up_after_the_core_restarts() {
+    let extra = config("");
+    let first = start_core(&extra);
+    let api = Api::new(first.api_addr, ADMIN);
+    let mut node = connect(first.node_addr, 63, "edge-g", &[("c", "Running")]);
+    node.send(node.pot_status("c", "Failed", None));
+    assert_eq!(command(&mut node), json!({"GetPotStatus": "c"}));
+    node.send(node.pot_status("c", "Failed", None));
+    for _ in 0..2 {
+        assert_eq!(command(&mut node), json!({"RestartPot": "c"}));
+        node.send(node.pot_status("c", "Failed", None));
+    }
+    wait_until(WAIT, "given up", || {
+        pot(&api, 63, "c")["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("gave up"))
+    });
+    drop(node);
+    let dir = first.stop();
+
+    let mut restarted = common::test_config(&extra);
+    restarted.storage.dir = dir.path().join("data");
+    let second = honeybee_core::runtime::CoreThread::start(restarted).unwrap();
+    let api = Api::new(second.api_addr, ADMIN);
+    let given_up = pot(&api, 63, "c");
+    assert!(
+        given_up["message"].as_str().unwrap().contains("gave up"),
+        "{given_up}"
+    );
+    assert_eq!(given_up["restarts"], 2, "{given_up}");
+    assert!(open_alert(&api, "pot_gave_up").is_some());
+    let mut node = connect(second.node_addr, 63, "edge-g", &[("c", "Failed")]);
+    wait_listed(&api, 63, &[("c", "Failed")]);
+    // Its failure is not judged again: no confirmation, no restart.
+    node.send(node.pot_status("c", "Failed", None));
+    let before = command_count(&api, 63);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(command_count(&api, 63), before, "nothing after the restart");
+    assert_eq!(
+        api.post("/api/v1/nodes/63/commands", &json!({"RestartPot": "c"}))
+            .status,
+        202
+    );
+    assert_eq!(command(&mut node), json!({"RestartPot": "c"}));
+    wait_until(WAIT, "the alert cleared", || {
+        open_alert(&api, "pot_gave_up").is_none()
+    });
     second.stop();
 }
