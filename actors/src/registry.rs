@@ -25,11 +25,13 @@ mod dispatch;
 mod messages;
 mod nodes;
 mod persist;
+mod pot_requests;
 mod pots;
 mod queries;
 mod record;
 mod sessions;
 mod shutdown;
+mod submit;
 mod views;
 
 use std::collections::HashMap;
@@ -41,10 +43,10 @@ use honeybee_protocol::{NodeId, NodeStatus};
 use honeybee_store::{Fleet, Store, WriterHandle};
 
 pub use desired::{DesiredError, SetDesired, SetFleetFile, desired_json, overrides_from};
-pub use dispatch::{GetCommand, SubmitCommand, SubmitError, Submitted};
 pub use messages::*;
 pub(crate) use persist::queued;
 pub use record::{NODE_HISTORY_LIMIT, NodeRecord, Nodes, PotLink, SessionLink};
+pub use submit::{GetCommand, SubmitCommand, SubmitError, Submitted};
 pub use views::*;
 
 use self::churn::ChurnLog;

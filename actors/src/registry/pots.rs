@@ -8,16 +8,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
-use honeybee_protocol::{NodeId, PROTOCOL_VERSION, PotStatusUpdate};
+use honeybee_protocol::{NodeId, PotStatusUpdate};
 use honeybee_store::FleetPot;
 
-use super::{
-    MAX_POTS_PER_NODE, PotAlert, PotExited, PotLink, PotSubmit, PotViewChanged, Registry,
-    RegistrySettings,
-};
-use crate::alerts::AlertKey;
-use crate::commands::{Now, Place};
-use crate::feed::Change;
+use super::{MAX_POTS_PER_NODE, PotExited, PotLink, Registry, RegistrySettings};
+use crate::commands::Now;
 use crate::limited_log;
 use crate::pot::{Feed, Input, PotActor, PotContext, PotIdentity, PotState, Report};
 use crate::settings::{PotSettings, SupervisionSettings};
@@ -277,7 +272,7 @@ fn deliver(link: &mut PotLink, input: Input) {
 }
 
 /// The link of the pot's current actor (late messages of an older one find none).
-fn current<'a>(
+pub(super) fn current<'a>(
     registry: &'a mut Registry,
     node_id: NodeId,
     pot_id: &str,
@@ -288,72 +283,6 @@ fn current<'a>(
         .get_mut(&node_id)
         .and_then(|n| n.pots.get_mut(pot_id))
         .filter(|l| l.generation == generation)
-}
-
-impl Handler<PotViewChanged> for Registry {
-    type Result = ();
-
-    fn handle(&mut self, msg: PotViewChanged, _: &mut Context<Self>) {
-        let view = msg.view;
-        let Some(link) = current(self, view.node_id, &view.pot_id, msg.generation) else {
-            return;
-        };
-        link.view = Some(view.clone());
-        if self.feed.listened() {
-            self.feed.publish(Change::Pot(view));
-        }
-    }
-}
-
-impl Handler<PotSubmit> for Registry {
-    type Result = ();
-
-    /// A command the pot decided on: tracked and sent unless the pot already has a command
-    /// in flight or waiting, or its node is offline or speaks v1 (then the pot's next input
-    /// tells it how things stand).
-    fn handle(&mut self, msg: PotSubmit, ctx: &mut Context<Self>) {
-        if current(self, msg.node_id, &msg.pot_id, msg.generation).is_none() {
-            return;
-        }
-        let reachable = self
-            .nodes
-            .get(&msg.node_id)
-            .is_some_and(|n| n.session.is_some() && n.protocol_version >= PROTOCOL_VERSION);
-        if !reachable || self.pot_busy(msg.node_id, &msg.pot_id) {
-            log::debug!(
-                "Node {} pot {}: {} not sent (node offline, or the pot is busy).",
-                msg.node_id,
-                msg.pot_id,
-                msg.command.name()
-            );
-            return;
-        }
-        let submitted = self.submit_tracked(
-            msg.node_id,
-            msg.command,
-            (msg.origin, Place::Back),
-            true,
-            ctx,
-        );
-        if let Err(e) = submitted {
-            log::warn!(
-                "Node {}: cannot send a command the Core decided on: {e}.",
-                msg.node_id
-            );
-        }
-    }
-}
-
-impl Handler<PotAlert> for Registry {
-    type Result = ();
-
-    fn handle(&mut self, msg: PotAlert, _: &mut Context<Self>) {
-        let key = AlertKey::pot(msg.kind, msg.node_id, &msg.pot_id);
-        match msg.message {
-            Some(message) => self.open_alert(key, message),
-            None => self.close_alert(&key),
-        }
-    }
 }
 
 impl Handler<PotExited> for Registry {
