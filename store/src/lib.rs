@@ -50,6 +50,7 @@ mod disk;
 mod error;
 mod event;
 mod fleet;
+mod output;
 mod query;
 mod read;
 mod schema;
@@ -67,7 +68,11 @@ pub use fleet::{
 pub use query::{
     Cursor, DEFAULT_LIMIT, EventPage, EventQuery, MAX_LIMIT, Stats, StatsQuery, TOP_N,
 };
-pub use read::Store;
+pub use output::{
+    DEAD_LETTERS_KEPT, DeadKind, DeadLetter, Indicator, IndicatorKind, Observation, Observations,
+    OutputPosition,
+};
+pub use read::{OBSERVATION_SCAN_LIMIT, Store};
 pub use schema::{DB_FILE, SCHEMA_VERSION};
 pub use writer::{
     COMMIT_SECONDS_BUCKETS, SUBSCRIBER_CAPACITY, StoreWriter, WriterHandle, WriterMetrics,
