@@ -62,6 +62,8 @@ pub enum StartError {
     Tokens(String),
     #[error("{0}")]
     FleetFile(String),
+    #[error("{0}")]
+    Outputs(#[from] crate::outputs::OutputsError),
 }
 
 /// Engine settings that are not configuration: sizes chosen for production, which tests and
@@ -101,6 +103,7 @@ pub struct Core {
     /// `fleet.file`, read again on SIGHUP (with the config's `pots.allowed_sources`).
     fleet_file: Option<std::path::PathBuf>,
     config: Config,
+    outputs: crate::outputs::Outputs,
 }
 
 impl Core {
@@ -164,6 +167,12 @@ impl Core {
         .with_holds(holds)
         .start();
 
+        let outputs = crate::outputs::Outputs::start(
+            &config.outputs,
+            storage.store.clone(),
+            storage.writer(),
+            Some(registry.clone().recipient()),
+        )?;
         let addr = SocketAddr::new(config.server.host, config.server.node_port);
         let listener = net::bind_listener(addr, net::LISTEN_BACKLOG)
             .map_err(|source| StartError::Bind { addr, source })?;
@@ -241,6 +250,8 @@ impl Core {
                 tickets: Default::default(),
                 max_body_bytes: config.api.max_body_bytes,
                 allowed_sources: Arc::new(command_settings(config).allowed_sources),
+                outputs: outputs.view(),
+                intel: Arc::new(config.intel.clone()),
                 unauthorized: Arc::default(),
                 health_counts: Arc::default(),
                 // Replaced by the API server's own signal when it starts.
@@ -267,6 +278,7 @@ impl Core {
             reload_tokens,
             fleet_file: config.fleet.file.clone(),
             config: config.clone(),
+            outputs,
         })
     }
 
@@ -317,8 +329,12 @@ impl Core {
         for _ in 0..3 {
             let _ = self.registry.send(ListNodes).await;
         }
-        let storage = self.storage;
-        let _ = tokio::task::spawn_blocking(move || storage.close()).await;
+        let (storage, outputs) = (self.storage, self.outputs);
+        let _ = tokio::task::spawn_blocking(move || {
+            outputs.finish_after_flush(&storage.writer());
+            storage.close();
+        })
+        .await;
     }
 
     /// The store's read side.

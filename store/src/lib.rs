@@ -65,12 +65,12 @@ pub use fleet::{
     AuditRow, CommandRow, Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState,
     NodeEventRow, NodeRow, NodeStatusRow, OverrideRow, PotRow, TransitionRow,
 };
-pub use query::{
-    Cursor, DEFAULT_LIMIT, EventPage, EventQuery, MAX_LIMIT, Stats, StatsQuery, TOP_N,
-};
 pub use output::{
     DEAD_LETTERS_KEPT, DeadKind, DeadLetter, Indicator, IndicatorKind, Observation, Observations,
     OutputPosition,
+};
+pub use query::{
+    Cursor, DEFAULT_LIMIT, EventPage, EventQuery, MAX_LIMIT, Stats, StatsQuery, TOP_N,
 };
 pub use read::{OBSERVATION_SCAN_LIMIT, Store};
 pub use schema::{DB_FILE, SCHEMA_VERSION};

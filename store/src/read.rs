@@ -185,6 +185,15 @@ impl Store {
         self.read(|conn| outputs::indicators(conn, after, added_after, limit))
     }
 
+    /// When each of `values` was first seen, from the indicator index (`None` for a value it
+    /// does not hold yet).
+    pub fn indicators_first_seen(
+        &self,
+        values: &[(crate::output::IndicatorKind, String)],
+    ) -> Result<Vec<Option<std::time::SystemTime>>, StoreError> {
+        self.read(|conn| outputs::first_seen(conn, values))
+    }
+
     /// Attacker addresses, download URLs and file hashes seen per pot in the events received
     /// from `since` to `until` (the newest [`OBSERVATION_SCAN_LIMIT`] events of the range).
     pub fn observations(

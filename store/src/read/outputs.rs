@@ -162,3 +162,21 @@ pub(crate) fn observations(
     }
     Ok(Observations { rows, truncated })
 }
+
+/// When each of `values` was first seen, for those the indicator index holds.
+pub(crate) fn first_seen(
+    conn: &Connection,
+    values: &[(IndicatorKind, String)],
+) -> Result<Vec<Option<SystemTime>>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT first_seen FROM intel_indicators WHERE kind = ?1 AND value = ?2")?;
+    let mut out = Vec::with_capacity(values.len());
+    for (kind, value) in values {
+        let mut rows = stmt.query(params![kind.as_str(), value])?;
+        out.push(match rows.next()? {
+            Some(r) => Some(time_from_micros(r.get(0)?)),
+            None => None,
+        });
+    }
+    Ok(out)
+}

@@ -97,7 +97,10 @@ fn indicators_are_added_once_in_date_added_order() {
         .unwrap();
     writer.flush().unwrap();
     let all = store.indicators(0, None, 10).unwrap();
-    let seen: Vec<_> = all.iter().map(|i| (i.value.as_str(), i.date_added)).collect();
+    let seen: Vec<_> = all
+        .iter()
+        .map(|i| (i.value.as_str(), i.date_added))
+        .collect();
     assert_eq!(
         seen,
         vec![
@@ -117,7 +120,10 @@ fn observations_count_each_value_per_pot_within_the_range() {
     let dir = tempfile::tempdir().unwrap();
     let (writer, store) = spawn(dir.path());
     let mut events = Vec::new();
-    for (i, ip) in ["203.0.113.7", "203.0.113.7", "198.51.100.1"].iter().enumerate() {
+    for (i, ip) in ["203.0.113.7", "203.0.113.7", "198.51.100.1"]
+        .iter()
+        .enumerate()
+    {
         let mut e = event(7, at(100 + i as u64));
         e.src_ip = Some((*ip).into());
         e.download_url = (i == 2).then(|| "http://198.51.100.1/x.sh".into());

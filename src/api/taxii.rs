@@ -1,0 +1,513 @@
+//! A read-only TAXII 2.1 server on the API port: discovery at `/taxii2/`, one API root
+//! (`/taxii2/honeybee/`), one collection (`honeybee-indicators`: the Core's identity and an
+//! indicator per attacker address, download URL and file hash, from the indicator index), its
+//! objects, manifest, single objects and their versions. Every object has one version and a
+//! `date_added` that never changes, so `added_after` and `next` page through it exactly.
+//!
+//! Answers only `Accept: application/taxii+json;version=2.1` (or without the version
+//! parameter), 406 otherwise; takes a read or admin token as `Authorization: Bearer` or as the
+//! password of HTTP Basic (how MISP and OpenCTI authenticate). Errors are TAXII error messages.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use honeybee_store::{Indicator, IndicatorKind};
+use serde_json::{Value, json};
+
+use super::server::{ApiState, resource};
+use super::views::parse_time;
+use crate::intel::{self, stix};
+
+pub const TAXII: &str = "application/taxii+json;version=2.1";
+const STIX: &str = "application/stix+json;version=2.1";
+const ROOT: &str = "/taxii2/honeybee/";
+pub const COLLECTION: &str = "honeybee-indicators";
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+/// Indicators examined per request at most (rows the allowlist hides are skipped over).
+const MAX_SCAN: usize = 100_000;
+
+fn collection_id() -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_DNS,
+        b"honeybee-core/honeybee-indicators",
+    )
+    .to_string()
+}
+
+/// The TAXII routes.
+pub fn routes(scope: actix_web::Scope) -> actix_web::Scope {
+    let get = |h| vec![(Method::GET, h)];
+    scope
+        .service(resource("/taxii2/", get(web::to(discovery))))
+        .service(resource(ROOT, get(web::to(api_root))))
+        .service(resource(
+            "/taxii2/honeybee/collections/",
+            get(web::to(collections)),
+        ))
+        .service(resource(
+            "/taxii2/honeybee/collections/{id}/",
+            get(web::to(collection)),
+        ))
+        .service(resource(
+            "/taxii2/honeybee/collections/{id}/objects/",
+            get(web::to(objects)),
+        ))
+        .service(resource(
+            "/taxii2/honeybee/collections/{id}/manifest/",
+            get(web::to(manifest)),
+        ))
+        .service(resource(
+            "/taxii2/honeybee/collections/{id}/objects/{object_id}/",
+            get(web::to(object)),
+        ))
+        .service(resource(
+            "/taxii2/honeybee/collections/{id}/objects/{object_id}/versions/",
+            get(web::to(versions)),
+        ))
+}
+
+/// A TAXII error message.
+#[derive(Debug)]
+pub struct TaxiiError {
+    status: StatusCode,
+    title: String,
+}
+
+impl TaxiiError {
+    fn new(status: StatusCode, title: impl Into<String>) -> Self {
+        TaxiiError {
+            status,
+            title: title.into(),
+        }
+    }
+
+    fn response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"HoneyBee TAXII\", Bearer",
+            ));
+        }
+        response.content_type(TAXII).body(
+            json!({"title": self.title, "http_status": self.status.as_u16().to_string()})
+                .to_string(),
+        )
+    }
+}
+
+type Answer = Result<HttpResponse, TaxiiError>;
+
+fn finish(answer: Answer) -> HttpResponse {
+    answer.unwrap_or_else(|e| e.response())
+}
+
+/// The token of a request: `Bearer <token>`, or the password of `Basic`.
+fn token(request: &HttpRequest) -> Option<String> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    if let Some(t) = value.strip_prefix("Bearer ") {
+        return Some(t.trim().to_owned());
+    }
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':')
+        .map(|(_, password)| password.to_owned())
+}
+
+/// Whether the `Accept` header asks for TAXII 2.1.
+pub fn accepts_taxii(request: &HttpRequest) -> bool {
+    let Some(accept) = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let ty = parts.next().unwrap_or("");
+        if !ty.eq_ignore_ascii_case("application/taxii+json") {
+            return false;
+        }
+        parts.all(|p| match p.split_once('=') {
+            Some((k, v)) if k.trim().eq_ignore_ascii_case("version") => v.trim() == "2.1",
+            _ => true,
+        })
+    })
+}
+
+fn check(request: &HttpRequest, state: &ApiState) -> Result<(), TaxiiError> {
+    let known = token(request).is_some_and(|t| state.tokens.identify(&t).is_some());
+    if !known {
+        state
+            .unauthorized
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        return Err(TaxiiError::new(
+            StatusCode::UNAUTHORIZED,
+            "a read token is needed, as Authorization: Bearer or as the password of Basic",
+        ));
+    }
+    if !accepts_taxii(request) {
+        return Err(TaxiiError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            format!("this server answers only Accept: {TAXII}"),
+        ));
+    }
+    Ok(())
+}
+
+fn ok(body: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(TAXII)
+        .body(body.to_string())
+}
+
+async fn discovery(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
+    finish(check(&request, &state).map(|()| {
+        ok(&json!({
+            "title": "HoneyBee Core TAXII",
+            "description": "Indicators from what HoneyBee's honeypots saw (read-only).",
+            "default": ROOT,
+            "api_roots": [ROOT],
+        }))
+    }))
+}
+
+async fn api_root(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
+    finish(check(&request, &state).map(|()| {
+        ok(&json!({
+            "title": "HoneyBee Core",
+            "versions": [TAXII],
+            "max_content_length": state.max_body_bytes,
+        }))
+    }))
+}
+
+fn collection_info() -> Value {
+    json!({
+        "id": collection_id(),
+        "title": COLLECTION,
+        "description": "Attacker addresses, download URLs and file hashes seen by the honeypots, as STIX 2.1 indicators.",
+        "alias": COLLECTION,
+        "can_read": true,
+        "can_write": false,
+        "media_types": [STIX],
+    })
+}
+
+fn known_collection(id: &str) -> Result<(), TaxiiError> {
+    if id == collection_id() || id == COLLECTION {
+        Ok(())
+    } else {
+        Err(TaxiiError::new(StatusCode::NOT_FOUND, "no such collection"))
+    }
+}
+
+async fn collections(request: HttpRequest, state: web::Data<ApiState>) -> HttpResponse {
+    finish(check(&request, &state).map(|()| ok(&json!({ "collections": [collection_info()] }))))
+}
+
+async fn collection(
+    request: HttpRequest,
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+) -> HttpResponse {
+    finish(
+        check(&request, &state)
+            .and_then(|()| known_collection(&id))
+            .map(|()| ok(&collection_info())),
+    )
+}
+
+/// The filters of objects and manifest requests.
+#[derive(Debug, Default)]
+struct Filters {
+    added_after: Option<SystemTime>,
+    limit: usize,
+    next: u64,
+    first_page: bool,
+    types: Option<Vec<String>>,
+    ids: Option<Vec<String>>,
+    spec_ok: bool,
+}
+
+fn filters(query: &HashMap<String, String>) -> Result<Filters, TaxiiError> {
+    let bad = |m: String| TaxiiError::new(StatusCode::BAD_REQUEST, m);
+    let mut f = Filters {
+        limit: DEFAULT_LIMIT,
+        first_page: true,
+        spec_ok: true,
+        ..Filters::default()
+    };
+    for (key, value) in query {
+        let list = || {
+            value
+                .split(',')
+                .map(|v| v.trim().to_owned())
+                .collect::<Vec<_>>()
+        };
+        match key.as_str() {
+            "added_after" => {
+                f.added_after = Some(parse_time("added_after", value).map_err(|e| bad(e.message))?);
+            }
+            "limit" => {
+                f.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| bad(format!("limit must be from 1 to {MAX_LIMIT}")))?;
+            }
+            "next" => {
+                f.next = super::error::u64_digits(value)
+                    .ok_or_else(|| bad("next must be a value this server returned".into()))?;
+                f.first_page = false;
+            }
+            "match[type]" => f.types = Some(list()),
+            "match[id]" => f.ids = Some(list()),
+            "match[version]" => {}
+            "match[spec_version]" => f.spec_ok = list().iter().any(|v| v == "2.1"),
+            other => {
+                return Err(bad(format!(
+                    "unknown parameter {:?}",
+                    honeybee_protocol::error::sanitize(other, 40)
+                )));
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// One page of the collection: (object, date_added) and whether more may follow, and where.
+struct Page {
+    objects: Vec<(Value, SystemTime)>,
+    more: bool,
+    next: u64,
+}
+
+fn identity_added() -> SystemTime {
+    honeybee_protocol::Timestamp::parse_rfc3339(stix::IDENTITY_CREATED)
+        .map(|t| {
+            SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs(t.unix_seconds().max(0).unsigned_abs())
+        })
+        .unwrap_or(SystemTime::UNIX_EPOCH)
+}
+
+fn wanted(f: &Filters, object: &Value) -> bool {
+    let ty = object.get("type").and_then(Value::as_str).unwrap_or("");
+    let id = object.get("id").and_then(Value::as_str).unwrap_or("");
+    f.spec_ok
+        && f.types.as_ref().is_none_or(|t| t.iter().any(|x| x == ty))
+        && f.ids.as_ref().is_none_or(|i| i.iter().any(|x| x == id))
+}
+
+fn indicator_object(row: &Indicator) -> Value {
+    stix::indicator(row.kind, &row.value, row.first_seen)
+}
+
+async fn page(state: &ApiState, f: &Filters) -> Result<Page, TaxiiError> {
+    let mut objects = Vec::new();
+    if f.first_page && f.added_after.is_none_or(|a| identity_added() > a) {
+        let identity = stix::identity();
+        if wanted(f, &identity) {
+            objects.push((identity, identity_added()));
+        }
+    }
+    let mut cursor = f.next;
+    let mut examined = 0;
+    let mut exhausted = false;
+    while objects.len() < f.limit && examined < MAX_SCAN {
+        let (store, after) = (state.store.clone(), f.added_after);
+        let rows = web::block(move || store.indicators(cursor, after, 1000))
+            .await
+            .map_err(|e| TaxiiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?
+            .map_err(|e| TaxiiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+        if rows.is_empty() {
+            exhausted = true;
+            break;
+        }
+        for row in rows {
+            examined += 1;
+            cursor = row.seq;
+            if row.kind == IndicatorKind::Ip && intel::listable(&row.value, &state.intel).is_none()
+            {
+                continue;
+            }
+            let object = indicator_object(&row);
+            if wanted(f, &object) {
+                objects.push((object, row.date_added));
+                if objects.len() == f.limit {
+                    break;
+                }
+            }
+        }
+    }
+    let more = !exhausted && {
+        let (store, after) = (state.store.clone(), f.added_after);
+        web::block(move || store.indicators(cursor, after, 1))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .is_some_and(|rows| !rows.is_empty())
+    };
+    Ok(Page {
+        objects,
+        more,
+        next: cursor,
+    })
+}
+
+fn with_date_headers(page: &Page, body: &Value) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    response.content_type(TAXII);
+    if let (Some(first), Some(last)) = (page.objects.first(), page.objects.last()) {
+        response.insert_header(("X-TAXII-Date-Added-First", stix::time(first.1)));
+        response.insert_header(("X-TAXII-Date-Added-Last", stix::time(last.1)));
+    }
+    response.body(body.to_string())
+}
+
+fn envelope_of(page: &Page, items: Vec<Value>, key: &str) -> Value {
+    let mut envelope = json!({ "more": page.more });
+    if let Value::Object(map) = &mut envelope {
+        if page.more {
+            map.insert("next".into(), page.next.to_string().into());
+        }
+        if !items.is_empty() {
+            map.insert(key.into(), items.into());
+        }
+    }
+    envelope
+}
+
+async fn objects(
+    request: HttpRequest,
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let answer = async {
+        check(&request, &state)?;
+        known_collection(&id)?;
+        let f = filters(&query)?;
+        let page = page(&state, &f).await?;
+        let items = page.objects.iter().map(|(o, _)| o.clone()).collect();
+        Ok(with_date_headers(
+            &page,
+            &envelope_of(&page, items, "objects"),
+        ))
+    };
+    finish(answer.await)
+}
+
+async fn manifest(
+    request: HttpRequest,
+    state: web::Data<ApiState>,
+    id: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let answer = async {
+        check(&request, &state)?;
+        known_collection(&id)?;
+        let f = filters(&query)?;
+        let page = page(&state, &f).await?;
+        let items = page
+            .objects
+            .iter()
+            .map(|(o, added)| {
+                json!({
+                    "id": o.get("id"),
+                    "date_added": stix::time(*added),
+                    "version": o.get("modified"),
+                    "media_type": STIX,
+                })
+            })
+            .collect();
+        Ok(with_date_headers(
+            &page,
+            &envelope_of(&page, items, "objects"),
+        ))
+    };
+    finish(answer.await)
+}
+
+/// Finds one object of the collection by its id (the indicator index is walked: ids are
+/// UUIDv5s of the values).
+async fn find(state: &ApiState, object_id: &str) -> Result<(Value, SystemTime), TaxiiError> {
+    let identity = stix::identity();
+    if identity.get("id").and_then(Value::as_str) == Some(object_id) {
+        return Ok((identity, identity_added()));
+    }
+    let f = Filters {
+        limit: 1,
+        ids: Some(vec![object_id.to_owned()]),
+        spec_ok: true,
+        ..Filters::default()
+    };
+    let mut f = f;
+    loop {
+        let page = page(state, &f).await?;
+        if let Some(found) = page.objects.into_iter().next() {
+            return Ok(found);
+        }
+        if !page.more {
+            return Err(TaxiiError::new(StatusCode::NOT_FOUND, "no such object"));
+        }
+        f.next = page.next;
+    }
+}
+
+async fn object(
+    request: HttpRequest,
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let answer = async {
+        check(&request, &state)?;
+        known_collection(&path.0)?;
+        let (object, added) = find(&state, &path.1).await?;
+        let page = Page {
+            objects: vec![(object.clone(), added)],
+            more: false,
+            next: 0,
+        };
+        Ok(with_date_headers(
+            &page,
+            &json!({"more": false, "objects": [object]}),
+        ))
+    };
+    finish(answer.await)
+}
+
+async fn versions(
+    request: HttpRequest,
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let answer = async {
+        check(&request, &state)?;
+        known_collection(&path.0)?;
+        let (object, added) = find(&state, &path.1).await?;
+        let page = Page {
+            objects: vec![(object.clone(), added)],
+            more: false,
+            next: 0,
+        };
+        Ok(with_date_headers(
+            &page,
+            &json!({"more": false, "versions": [object.get("modified")]}),
+        ))
+    };
+    finish(answer.await)
+}
