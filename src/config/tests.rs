@@ -105,6 +105,8 @@ fn defaults() -> Config {
         logging: LoggingConfig {
             level: "info".into(),
         },
+        outputs: Vec::new(),
+        intel: Default::default(),
     }
 }
 
@@ -661,3 +663,6 @@ fn conf_test_bad_toml_gives_bad_expected() {
     assert_eq!(error.to_string(), expected.trim_end());
     assert!(error.problems().len() >= 4);
 }
+
+#[path = "outputs_tests.rs"]
+mod outputs_tests;

@@ -203,4 +203,4 @@ impl Extension {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

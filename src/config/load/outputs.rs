@@ -108,15 +108,7 @@ pub(super) fn read_outputs(
             table,
             problems,
         };
-        let sink = t.sink();
-        if let Some(sink) = &sink
-            && !names.insert(sink.name.clone())
-        {
-            t.problem(
-                "name",
-                format!("{:?} is used by an earlier sink", sink.name),
-            );
-        }
+        let sink = t.sink(&mut names);
         if let Some(sink) = sink
             && problems.len() == before
         {
@@ -306,8 +298,13 @@ impl Table<'_> {
         }
     }
 
-    fn sink(&mut self) -> Option<OutputConfig> {
+    fn sink(&mut self, names: &mut HashSet<String>) -> Option<OutputConfig> {
         let name = self.required("name", sink_name);
+        if let Some(name) = &name
+            && !names.insert(name.clone())
+        {
+            self.problem("name", format!("{name:?} is used by an earlier sink"));
+        }
         let kind = self.required("type", |p, v| checks::one_of(p, v, &types()));
         let what = self.choice(
             "what",
