@@ -55,20 +55,34 @@ fn every_sink_type_reads_with_its_defaults() {
     assert_eq!(syslog.max_lag_events, 1_000_000);
     assert_eq!(syslog.timeout, Duration::from_secs(10));
     assert_eq!(syslog.filter.event_type_prefix, ["cowrie.login"]);
-    let SinkConfig::Syslog(s) = &syslog.sink else { unreachable!() };
-    assert_eq!((s.transport, s.format, s.facility), (Transport::Tls, SyslogFormat::Cef, 16));
-    let SinkConfig::SplunkHec(h) = &hec.sink else { unreachable!() };
+    let SinkConfig::Syslog(s) = &syslog.sink else {
+        unreachable!()
+    };
+    assert_eq!(
+        (s.transport, s.format, s.facility),
+        (Transport::Tls, SyslogFormat::Cef, 16)
+    );
+    let SinkConfig::SplunkHec(h) = &hec.sink else {
+        unreachable!()
+    };
     assert_eq!(h.token.expose(), "0f1e2d3c-hec-token");
     assert!(h.ack && h.gzip);
     assert!(hec.what.events && hec.what.alerts);
     assert_eq!(webhook.batch_size, 1);
-    let SinkConfig::Webhook(w) = &webhook.sink else { unreachable!() };
+    let SinkConfig::Webhook(w) = &webhook.sink else {
+        unreachable!()
+    };
     assert_eq!(w.format, WebhookFormat::Slack);
-    let SinkConfig::Elasticsearch(e) = &elastic.sink else { unreachable!() };
+    let SinkConfig::Elasticsearch(e) = &elastic.sink else {
+        unreachable!()
+    };
     assert_eq!(e.url.url, "https://es.example:9200/");
     assert_eq!(e.username.as_deref(), Some("elastic"));
     assert_eq!(e.password.as_ref().map(|p| p.expose()), Some("s3cr@t"));
-    assert_eq!((e.index.as_str(), e.template), ("honeybee-events-%Y.%m.%d", Template::FlatObject));
+    assert_eq!(
+        (e.index.as_str(), e.template),
+        ("honeybee-events-%Y.%m.%d", Template::FlatObject)
+    );
     assert_eq!(elastic.max_events_per_sec, 500);
     let printed = format!("{config:?}");
     for secret in ["0f1e2d3c-hec-token", "webhook-signing-secret", "s3cr"] {
@@ -143,7 +157,9 @@ fn every_problem_is_named_with_its_path() {
 fn outputs_cannot_come_from_the_environment() {
     let shown = err("", &[("HONEYBEE__OUTPUTS__URL", "http://x/")]);
     assert!(
-        shown.starts_with("outputs: [[outputs]] is a list of tables and cannot be set from the environment"),
+        shown.starts_with(
+            "outputs: [[outputs]] is a list of tables and cannot be set from the environment"
+        ),
         "{shown}"
     );
 }

@@ -156,7 +156,7 @@ impl Follower {
         }
         let changes = self
             .store
-            .alert_changes(s.read_alert, ALERT_PAGE)
+            .alert_changes(s.read_alert, self.config.batch_size.min(ALERT_PAGE))
             .map_err(|e| format!("reading alert changes: {e}"))?;
         let mut items = Vec::new();
         for change in changes {

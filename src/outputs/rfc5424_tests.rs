@@ -14,7 +14,11 @@ fn header_tokens_keep_only_printusascii() {
         ("edge fra|1", 255, "edge_fra|1"),
         ("caf\u{e9}\u{1b}[31m", 255, "caf__[31m"),
         ("", 255, "-"),
-        ("cowrie.session.file_download.extra", 32, "cowrie.session.file_download.ext"),
+        (
+            "cowrie.session.file_download.extra",
+            32,
+            "cowrie.session.file_download.ext",
+        ),
     ] {
         assert_eq!(header_token(raw, max), want, "{raw:?}");
     }
@@ -36,7 +40,12 @@ fn a_message_has_the_rfc_5424_structure() {
                      [honeybee@32473 event_id=\"42\" node_id=\"11364728073201639405\"] CEF:0|";
     assert!(msg.starts_with(want_head), "{msg}");
     // auth (4) × 8 + warning (4) for a successful login: 36.
-    let msg = text(&message(&Item::Event(event("cowrie.login.success")), SyslogFormat::Json, 4, false));
+    let msg = text(&message(
+        &Item::Event(event("cowrie.login.success")),
+        SyslogFormat::Json,
+        4,
+        false,
+    ));
     assert!(msg.starts_with("<36>1 "), "{msg}");
     let json_start = msg.find("] ").unwrap() + 2;
     let body: serde_json::Value = serde_json::from_str(&msg[json_start..]).unwrap();

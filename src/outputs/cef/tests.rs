@@ -30,11 +30,27 @@ fn escaping_follows_the_specification_examples() {
     // "Implementing ArcSight CEF": pipes and backslashes in the header, equal signs,
     // backslashes and line breaks in the extension; a pipe in the extension stays as it is.
     for (raw, header, extension) in [
-        ("detected a | in message", "detected a \\| in message", "detected a | in message"),
-        ("detected a \\ in packet", "detected a \\\\ in packet", "detected a \\\\ in packet"),
+        (
+            "detected a | in message",
+            "detected a \\| in message",
+            "detected a | in message",
+        ),
+        (
+            "detected a \\ in packet",
+            "detected a \\\\ in packet",
+            "detected a \\\\ in packet",
+        ),
         ("blocked a = dst", "blocked a = dst", "blocked a \\= dst"),
-        ("C:\\Program Files\\ArcSight", "C:\\\\Program Files\\\\ArcSight", "C:\\\\Program Files\\\\ArcSight"),
-        ("Detected a threat.\nNo action needed.", "Detected a threat. No action needed.", "Detected a threat.\\nNo action needed."),
+        (
+            "C:\\Program Files\\ArcSight",
+            "C:\\\\Program Files\\\\ArcSight",
+            "C:\\\\Program Files\\\\ArcSight",
+        ),
+        (
+            "Detected a threat.\nNo action needed.",
+            "Detected a threat. No action needed.",
+            "Detected a threat.\\nNo action needed.",
+        ),
         ("a\r\nb", "a  b", "a\\r\\nb"),
     ] {
         assert_eq!(header_field(raw), header, "header {raw:?}");
@@ -82,9 +98,23 @@ fn ipv6_sources_and_missing_fields() {
     (e.username, e.password, e.command, e.download_url, e.sha256) = (None, None, None, None, None);
     e.data = "{}".into();
     let line = encode(&Item::Event(e));
-    assert!(line.contains("|cowrie.session.connect|cowrie.session.connect|3|"), "{line}");
-    assert!(line.contains("c6a2=2001:db8::7 c6a2Label=Source IPv6 Address"), "{line}");
-    for absent in ["src=", "spt=", "suser=", "cs1=", "cs2=", "request=", "fileHash="] {
+    assert!(
+        line.contains("|cowrie.session.connect|cowrie.session.connect|3|"),
+        "{line}"
+    );
+    assert!(
+        line.contains("c6a2=2001:db8::7 c6a2Label=Source IPv6 Address"),
+        "{line}"
+    );
+    for absent in [
+        "src=",
+        "spt=",
+        "suser=",
+        "cs1=",
+        "cs2=",
+        "request=",
+        "fileHash=",
+    ] {
         assert!(!line.contains(&format!(" {absent}")), "{absent} in {line}");
     }
 }
@@ -101,7 +131,10 @@ fn alerts_are_6_when_opened_and_2_when_cleared() {
         opened_at: UNIX_EPOCH,
         cleared_at: None,
     };
-    for (state, severity, act) in [(AlertState::Open, 6, "opened"), (AlertState::Cleared, 2, "cleared")] {
+    for (state, severity, act) in [
+        (AlertState::Open, 6, "opened"),
+        (AlertState::Cleared, 2, "cleared"),
+    ] {
         let line = encode(&Item::Alert(AlertChange {
             seq: 3,
             state,
@@ -109,7 +142,9 @@ fn alerts_are_6_when_opened_and_2_when_cleared() {
             alert: row.clone(),
         }));
         assert!(
-            line.contains(&format!("|alert:node_unknown|Alert {act}: node_unknown|{severity}|rt=60000 act={act}")),
+            line.contains(&format!(
+                "|alert:node_unknown|Alert {act}: node_unknown|{severity}|rt=60000 act={act}"
+            )),
             "{line}"
         );
         assert!(line.ends_with("externalId=12"), "{line}");
