@@ -11,6 +11,7 @@ mod common;
 
 mod bulk;
 mod hec;
+mod syslog;
 mod webhook;
 
 use std::collections::BTreeSet;
