@@ -38,13 +38,24 @@ pub fn parse_since(text: &str, now: SystemTime) -> Result<SystemTime, IntelError
             .checked_sub(Duration::from_secs(secs))
             .unwrap_or(SystemTime::UNIX_EPOCH));
     }
-    let t = honeybee_protocol::Timestamp::parse_rfc3339(text).map_err(|_| bad())?;
-    let secs = t.unix_seconds();
-    Ok(if secs >= 0 {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(secs.unsigned_abs())
-    } else {
-        SystemTime::UNIX_EPOCH
-    })
+    parse_time(text).ok_or_else(bad)
+}
+
+/// An RFC 3339 time to the microsecond (TAXII's `added_after` compares `date_added`s that
+/// differ by less than a second).
+pub fn parse_time(text: &str) -> Option<SystemTime> {
+    let t = honeybee_protocol::Timestamp::parse_rfc3339(text).ok()?;
+    let secs = u64::try_from(t.unix_seconds()).ok()?;
+    // The canonical form is UTC: `...:SS[.ffffff]Z`.
+    let micros = t
+        .as_str()
+        .split_once('.')
+        .map(|(_, frac)| {
+            let digits: String = frac.chars().take_while(char::is_ascii_digit).collect();
+            format!("{digits:0<6}")[..6].parse::<u64>().unwrap_or(0)
+        })
+        .unwrap_or(0);
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros))
 }
 
 /// Whether `ip` is in a range no feed lists by default: private, shared (CGNAT), loopback,

@@ -18,7 +18,6 @@ use honeybee_store::{Indicator, IndicatorKind};
 use serde_json::{Value, json};
 
 use super::server::{ApiState, resource};
-use super::views::parse_time;
 use crate::intel::{self, stix};
 
 pub const TAXII: &str = "application/taxii+json;version=2.1";
@@ -259,7 +258,9 @@ fn filters(query: &HashMap<String, String>) -> Result<Filters, TaxiiError> {
         };
         match key.as_str() {
             "added_after" => {
-                f.added_after = Some(parse_time("added_after", value).map_err(|e| bad(e.message))?);
+                f.added_after = Some(intel::parse_time(value).ok_or_else(|| {
+                    bad("added_after must be an RFC 3339 time like 2026-01-15T10:30:00.123Z".into())
+                })?);
             }
             "limit" => {
                 f.limit = value

@@ -145,6 +145,7 @@ pub fn indicator(kind: IndicatorKind, value: &str, first_seen: SystemTime) -> Va
         "modified": at,
         "created_by_ref": identity_id(),
         "name": name.chars().take(300).collect::<String>(),
+        "description": format!("Seen by HoneyBee honeypots, first at {at}."),
         "indicator_types": ["malicious-activity"],
         "pattern": pattern,
         "pattern_type": "stix",

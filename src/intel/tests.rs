@@ -17,6 +17,14 @@ fn since_takes_durations_and_times() {
         parse_since("1970-01-02T00:00:00Z", now).unwrap(),
         SystemTime::UNIX_EPOCH + Duration::from_secs(86_400)
     );
+    assert_eq!(
+        parse_time("1970-01-01T00:00:01.250000+00:00"),
+        Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1250))
+    );
+    assert_eq!(
+        parse_time("1970-01-01T01:00:01.5+01:00"),
+        Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1500))
+    );
     for bad in ["", "h", "24", "24x", "-1h", "yesterday", "1.5h"] {
         assert!(parse_since(bad, now).is_err(), "{bad:?}");
     }
