@@ -17,10 +17,13 @@ pub enum IntelError {
     BadSince(String),
 }
 
-/// `since`: a duration back from `now` (`30s`, `90m`, `24h`, `7d`) or an RFC 3339 time.
+/// `since`: a duration back from `now` (`30s`, `90m`, `24h`, `7d`), an RFC 3339 time, or
+/// unix seconds (like the API's other `since` filters).
 pub fn parse_since(text: &str, now: SystemTime) -> Result<SystemTime, IntelError> {
     let bad = || IntelError::BadSince(text.chars().take(40).collect());
-    let text = text.trim();
+    if let Some(secs) = crate::api::error::u64_digits(text) {
+        return Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(secs.min(i64::MAX as u64 / 2)));
+    }
     if let Some(unit) = text.chars().last().filter(|c| c.is_ascii_alphabetic())
         && text.len() > 1
         && text[..text.len() - 1].bytes().all(|b| b.is_ascii_digit())
@@ -45,7 +48,10 @@ pub fn parse_since(text: &str, now: SystemTime) -> Result<SystemTime, IntelError
 /// differ by less than a second).
 pub fn parse_time(text: &str) -> Option<SystemTime> {
     let t = honeybee_protocol::Timestamp::parse_rfc3339(text).ok()?;
-    let secs = u64::try_from(t.unix_seconds()).ok()?;
+    // Any time before 1970 is before everything the Core stored.
+    let Ok(secs) = u64::try_from(t.unix_seconds()) else {
+        return Some(SystemTime::UNIX_EPOCH);
+    };
     // The canonical form is UTC: `...:SS[.ffffff]Z`.
     let micros = t
         .as_str()

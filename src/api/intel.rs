@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, web};
 use honeybee_store::{IndicatorKind, Observations};
 use serde::Deserialize;
 
-use super::error::{ApiError, ApiResult, u64_digits};
+use super::error::{ApiError, ApiResult};
 use super::server::ApiState;
 use crate::intel::{self, stix};
 
@@ -22,7 +22,7 @@ const DEFAULT_SINCE: Duration = Duration::from_secs(86_400);
 #[serde(deny_unknown_fields)]
 pub struct BlocklistQuery {
     since: Option<String>,
-    min_events: Option<String>,
+    min_events: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,12 +50,10 @@ async fn observations(state: &ApiState, since: SystemTime) -> ApiResult<Observat
 /// `GET /api/v1/intel/blocklist?since=24h&min_events=1`.
 pub async fn blocklist(state: web::Data<ApiState>, query: web::Query<BlocklistQuery>) -> ApiResult {
     let since = since(query.since.as_deref())?;
-    let min_events = match &query.min_events {
-        Some(text) => u64_digits(text)
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| ApiError::invalid("min_events must be a whole number of at least 1"))?,
-        None => 1,
-    };
+    let min_events = query.min_events.unwrap_or(1);
+    if min_events == 0 {
+        return Err(ApiError::invalid("min_events must be at least 1"));
+    }
     let seen = observations(&state, since).await?;
     let mut counts: BTreeMap<std::net::IpAddr, u64> = BTreeMap::new();
     for o in seen.rows.iter().filter(|o| o.kind == IndicatorKind::Ip) {

@@ -25,7 +25,11 @@ fn since_takes_durations_and_times() {
         parse_time("1970-01-01T01:00:01.5+01:00"),
         Some(SystemTime::UNIX_EPOCH + Duration::from_millis(1500))
     );
-    for bad in ["", "h", "24", "24x", "-1h", "yesterday", "1.5h"] {
+    assert_eq!(
+        parse_since("86400", now).unwrap(),
+        SystemTime::UNIX_EPOCH + Duration::from_secs(86_400)
+    );
+    for bad in ["", "h", "24x", "-1h", "yesterday", "1.5h", " 1h"] {
         assert!(parse_since(bad, now).is_err(), "{bad:?}");
     }
 }
