@@ -104,6 +104,7 @@ impl Follower {
     /// The `_bulk` sink's template, retried until it is in place (or the Core stops).
     async fn prepare(&mut self, sender: &mut Sender, s: &mut State) {
         while let Err(e) = sender.prepare().await {
+            self.shared.failures.fetch_add(1, Ordering::Relaxed);
             self.shared.failure(&e);
             log::warn!("Output {}: {e}; retrying.", self.config.name);
             if self.control.stopping() {

@@ -68,7 +68,9 @@ fn attack(core: &CoreThread) -> FakeNode {
         "event_type": "cowrie.session.file_download",
         "data": {"src_ip": "45.155.205.233", "url": "http://45.155.205.233/bins/x86'.sh",
                  "shasum": SHA}}}));
-    wait_until(WAIT, "12 events stored", || core.store.event_count().unwrap() == 12);
+    wait_until(WAIT, "12 events stored", || {
+        core.store.event_count().unwrap() == 12
+    });
     node
 }
 
@@ -80,21 +82,47 @@ fn the_blocklist_honours_the_allowlist_private_ranges_and_min_events() {
     let api = Api::new(core.api_addr, READ);
     let list = api.get("/api/v1/intel/blocklist?since=1h");
     assert_eq!(list.status, 200);
-    assert!(list.header("content-type").unwrap().starts_with("text/plain"));
-    assert_eq!(list.text(), "45.155.205.233\n185.220.101.4\n2a01:4f8:c2c:1234::1\n");
+    assert!(
+        list.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(
+        list.text(),
+        "45.155.205.233\n185.220.101.4\n2a01:4f8:c2c:1234::1\n"
+    );
     let busy = api.get("/api/v1/intel/blocklist?since=90m&min_events=2");
     assert_eq!(busy.text(), "45.155.205.233\n2a01:4f8:c2c:1234::1\n");
-    assert_eq!(api.get("/api/v1/intel/blocklist?min_events=4").text(), "45.155.205.233\n");
+    assert_eq!(
+        api.get("/api/v1/intel/blocklist?min_events=4").text(),
+        "45.155.205.233\n"
+    );
     assert_eq!(api.get("/api/v1/intel/blocklist?min_events=5").text(), "");
     let future = honeybee_protocol::Timestamp::from_system_time(
         std::time::SystemTime::now() + Duration::from_secs(3600),
     );
-    assert_eq!(api.get(&format!("/api/v1/intel/blocklist?since={future}")).text(), "");
-    for bad in ["since=yesterday", "min_events=0", "min_events=x", "colour=red"] {
+    assert_eq!(
+        api.get(&format!("/api/v1/intel/blocklist?since={future}"))
+            .text(),
+        ""
+    );
+    for bad in [
+        "since=yesterday",
+        "min_events=0",
+        "min_events=x",
+        "colour=red",
+    ] {
         let answer = api.get(&format!("/api/v1/intel/blocklist?{bad}"));
-        assert_eq!((answer.status, answer.code()), (400, "invalid_request".into()), "{bad}");
+        assert_eq!(
+            (answer.status, answer.code()),
+            (400, "invalid_request".into()),
+            "{bad}"
+        );
     }
-    assert_eq!(raw(core.api_addr, "GET", "/api/v1/intel/blocklist", None, None).status, 401);
+    assert_eq!(
+        raw(core.api_addr, "GET", "/api/v1/intel/blocklist", None, None).status,
+        401
+    );
     core.stop();
 }
 
@@ -106,19 +134,39 @@ fn the_stix_bundle_validates_and_names_everything_deterministically() {
     let api = Api::new(core.api_addr, READ);
     let answer = api.get("/api/v1/intel/stix?since=24h");
     assert_eq!(answer.status, 200);
-    assert_eq!(answer.header("content-type"), Some("application/stix+json;version=2.1"));
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/stix+json;version=2.1")
+    );
     let bundle = answer.json();
     let again = api.ok("/api/v1/intel/stix");
     assert_ne!(bundle["id"], again["id"]);
     let ids = |b: &Value| -> BTreeSet<String> {
-        b["objects"].as_array().unwrap().iter().map(|o| o["id"].as_str().unwrap().to_owned()).collect()
+        b["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(ids(&bundle), ids(&again), "a repeated pull names every object the same");
+    assert_eq!(
+        ids(&bundle),
+        ids(&again),
+        "a repeated pull names every object the same"
+    );
     let of_type = |t: &str| -> Vec<Value> {
-        bundle["objects"].as_array().unwrap().iter().filter(|o| o["type"] == t).cloned().collect()
+        bundle["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["type"] == t)
+            .cloned()
+            .collect()
     };
-    let patterns: BTreeSet<String> =
-        of_type("indicator").iter().map(|i| i["pattern"].as_str().unwrap().to_owned()).collect();
+    let patterns: BTreeSet<String> = of_type("indicator")
+        .iter()
+        .map(|i| i["pattern"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(
         patterns,
         [
@@ -133,13 +181,22 @@ fn the_stix_bundle_validates_and_names_everything_deterministically() {
     );
     let sighting = of_type("sighting")
         .into_iter()
-        .find(|s| s["sighting_of_ref"] == of_type("indicator").iter().find(|i| i["pattern"] == "[ipv4-addr:value = '45.155.205.233']").unwrap()["id"])
+        .find(|s| {
+            s["sighting_of_ref"]
+                == of_type("indicator")
+                    .iter()
+                    .find(|i| i["pattern"] == "[ipv4-addr:value = '45.155.205.233']")
+                    .unwrap()["id"]
+        })
         .unwrap();
     assert_eq!(sighting["count"], 4, "three logins and the download");
     assert!(sighting["first_seen"].as_str() <= sighting["last_seen"].as_str());
     assert_eq!(of_type("observed-data").len(), of_type("sighting").len());
     assert!(!bundle.to_string().contains("8.8.8.8") && !bundle.to_string().contains("10.0.0.5"));
-    assert!(!bundle.to_string().contains("1.2.3.4"), "never a header the attacker wrote");
+    assert!(
+        !bundle.to_string().contains("1.2.3.4"),
+        "never a header the attacker wrote"
+    );
 
     let Some(python) = python::python() else {
         core.stop();
@@ -171,7 +228,8 @@ fn taxii_discovery_collections_and_added_after_paging() {
     let base = format!("http://{}", core.api_addr);
     let taxii = "application/taxii+json;version=2.1";
     let get = |path: &str, accept: &str, auth: Option<String>| {
-        let mut head = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAccept: {accept}\r\n");
+        let mut head =
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAccept: {accept}\r\n");
         if let Some(auth) = auth {
             head.push_str(&format!("Authorization: {auth}\r\n"));
         }
@@ -186,14 +244,26 @@ fn taxii_discovery_collections_and_added_after_paging() {
     assert_eq!(discovery.status, 200);
     assert_eq!(discovery.header("content-type"), Some(taxii));
     assert_eq!(discovery.json()["api_roots"], json!(["/taxii2/honeybee/"]));
-    assert_eq!(get("/taxii2/", taxii, Some(format!("Bearer {READ}"))).status, 200);
-    assert_eq!(get("/taxii2/", "application/json", Some(basic.clone())).status, 406);
+    assert_eq!(
+        get("/taxii2/", taxii, Some(format!("Bearer {READ}"))).status,
+        200
+    );
+    assert_eq!(
+        get("/taxii2/", "application/json", Some(basic.clone())).status,
+        406
+    );
     assert_eq!(get("/taxii2/", taxii, None).status, 401);
-    assert_eq!(get("/taxii2/", taxii, Some("Basic bWlzcDp3cm9uZw==".into())).status, 401);
+    assert_eq!(
+        get("/taxii2/", taxii, Some("Basic bWlzcDp3cm9uZw==".into())).status,
+        401
+    );
     let objects = "/taxii2/honeybee/collections/honeybee-indicators/objects/";
     // The indexer runs behind the store: wait for every indicator.
     wait_until(WAIT, "6 objects in the collection", || {
-        get(objects, taxii, Some(basic.clone())).json()["objects"].as_array().map_or(0, Vec::len) == 6
+        get(objects, taxii, Some(basic.clone())).json()["objects"]
+            .as_array()
+            .map_or(0, Vec::len)
+            == 6
     });
     let first = get(objects, taxii, Some(basic.clone()));
     assert_eq!(first.header("content-type"), Some(taxii));
@@ -224,18 +294,31 @@ print(json.dumps({"title": server.title, "root": root.title, "pages": len(pages)
     assert_eq!(out["pages"], 3, "6 objects, 2 per page");
     let ids: Vec<String> = serde_json::from_value(out["ids"].clone()).unwrap();
     assert_eq!(ids.len(), 6);
-    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 6, "no object twice");
+    assert_eq!(
+        ids.iter().collect::<BTreeSet<_>>().len(),
+        6,
+        "no object twice"
+    );
     assert_eq!(out["types"][0], "identity");
     let manifest = out["manifest"].as_array().unwrap();
-    let added: Vec<&str> = manifest.iter().map(|m| m["date_added"].as_str().unwrap()).collect();
-    assert!(added.windows(2).all(|w| w[0] <= w[1]), "date_added in order: {added:?}");
+    let added: Vec<&str> = manifest
+        .iter()
+        .map(|m| m["date_added"].as_str().unwrap())
+        .collect();
+    assert!(
+        added.windows(2).all(|w| w[0] <= w[1]),
+        "date_added in order: {added:?}"
+    );
     let later: Vec<String> = serde_json::from_value(out["later"].clone()).unwrap();
     let expected: Vec<String> = manifest
         .iter()
         .filter(|m| m["date_added"].as_str().unwrap() > added[1])
         .map(|m| m["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(later, expected, "added_after returns exactly the objects added after it");
+    assert_eq!(
+        later, expected,
+        "added_after returns exactly the objects added after it"
+    );
     // date_added is stable: the same on a second pull.
     let again: Value = serde_json::from_str(&python::run(&python, script, &[&base, READ])).unwrap();
     assert_eq!(again["manifest"], out["manifest"]);

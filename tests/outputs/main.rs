@@ -11,6 +11,7 @@ mod common;
 
 mod bulk;
 mod hec;
+mod secrets;
 mod syslog;
 mod webhook;
 

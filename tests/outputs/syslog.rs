@@ -23,7 +23,9 @@ fn rsyslogd() -> Option<PathBuf> {
             std::env::var("CI").as_deref() != Ok("true"),
             "rsyslogd is missing under CI=true (.ci/run installs the rsyslog package)"
         );
-        println!("NOTICE: rsyslogd not found (apt-get install rsyslog rsyslog-gnutls); the syslog tests did not run.");
+        println!(
+            "NOTICE: rsyslogd not found (apt-get install rsyslog rsyslog-gnutls); the syslog tests did not run."
+        );
     }
     found
 }
@@ -38,7 +40,11 @@ struct Rsyslog {
 
 impl Rsyslog {
     fn start(bin: PathBuf, dir: &Path, tls: Option<&TestPki>) -> Rsyslog {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let d = dir.display();
         let (global, module) = match tls {
             Some(pki) => (
@@ -87,13 +93,17 @@ impl Rsyslog {
             .unwrap();
         self.child = Some(child);
         let addr = format!("127.0.0.1:{}", self.port);
-        wait_until(WAIT, "rsyslog listening", || std::net::TcpStream::connect(&addr).is_ok());
+        wait_until(WAIT, "rsyslog listening", || {
+            std::net::TcpStream::connect(&addr).is_ok()
+        });
     }
 
     /// SIGTERM (rsyslog writes what it has queued), then waits for it to exit.
     fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let _ = child.wait();
         }
     }
@@ -133,7 +143,10 @@ fn check_stream(tls: bool) {
     let mut rsyslog = Rsyslog::start(bin, work.path(), tls.then_some(&pki));
     let dir = tempfile::tempdir().unwrap();
     let extra = if tls {
-        format!("transport = \"tls\"\nca = {:?}\n", pki.ca_cert.display().to_string())
+        format!(
+            "transport = \"tls\"\nca = {:?}\n",
+            pki.ca_cert.display().to_string()
+        )
     } else {
         "transport = \"tcp\"\n".to_owned()
     };
@@ -148,7 +161,9 @@ fn check_stream(tls: bool) {
     );
     let mut n = node(&core, 14, "edge 14|\u{e9}");
     send_events(&mut n, 14, 1, 300);
-    wait_until(WAIT, "the first messages in rsyslog's file", || ids(&rsyslog.lines()).len() > 100);
+    wait_until(WAIT, "the first messages in rsyslog's file", || {
+        ids(&rsyslog.lines()).len() > 100
+    });
     rsyslog.stop();
     let restarted = Instant::now();
     rsyslog.run();
@@ -158,7 +173,12 @@ fn check_stream(tls: bool) {
         (1..=600).all(|i| got.contains(&i))
     });
     let lines = rsyslog.lines();
-    println!("{} lines for 600 events ({} repeated after the restart, {:?})", lines.len(), lines.len() - 600, restarted.elapsed());
+    println!(
+        "{} lines for 600 events ({} repeated after the restart, {:?})",
+        lines.len(),
+        lines.len() - 600,
+        restarted.elapsed()
+    );
     let sequence: Vec<u64> = lines.iter().filter_map(|l| event_id(l)).collect();
     let mut highest = 0;
     for id in &sequence {
@@ -170,12 +190,25 @@ fn check_stream(tls: bool) {
     let head = "<134>1 ";
     assert!(line.starts_with(head), "{line}");
     let fields: Vec<&str> = line.splitn(8, ' ').collect();
-    assert!(fields[1].ends_with('Z') && fields[1].contains('T'), "{line}");
-    assert_eq!(&fields[2..6], ["edge_14|_", "honeybee", "-", "cowrie.login.failed"], "{line}");
+    assert!(
+        fields[1].ends_with('Z') && fields[1].contains('T'),
+        "{line}"
+    );
+    assert_eq!(
+        &fields[2..6],
+        ["edge_14|_", "honeybee", "-", "cowrie.login.failed"],
+        "{line}"
+    );
     assert_eq!(fields[6], "[honeybee@32473");
-    assert!(fields[7].starts_with("event_id=\"42\" node_id=\"14\"] CEF:0|HoneyBee|Core|"), "{line}");
+    assert!(
+        fields[7].starts_with("event_id=\"42\" node_id=\"14\"] CEF:0|HoneyBee|Core|"),
+        "{line}"
+    );
     let cef = &line[line.find("CEF:0|").unwrap()..];
-    assert!(cef.contains("|cowrie.login.failed|Login failed|5|rt="), "{cef}");
+    assert!(
+        cef.contains("|cowrie.login.failed|Login failed|5|rt="),
+        "{cef}"
+    );
     for field in [
         "src=45.155.205.43",
         "spt=40042",

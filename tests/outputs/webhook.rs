@@ -87,6 +87,14 @@ fn webhook_bodies_are_signed_and_a_refused_event_is_dead_lettered() {
             .contains("unprocessable")
     );
     assert_eq!(api.get("/api/v1/outputs/nope/dead").status, 404);
+    let metrics = api.get("/metrics").text();
+    for series in [
+        "honeybee_output_sent_total{sink=\"hook\"} 19",
+        "honeybee_output_dead_total{sink=\"hook\"} 1",
+        "honeybee_output_lag_events{sink=\"hook\"} 0",
+    ] {
+        assert!(metrics.contains(series), "{series} in\n{metrics}");
+    }
     core.stop();
 }
 
