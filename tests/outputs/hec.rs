@@ -15,7 +15,7 @@ use super::*;
 
 const HEC_TOKEN: &str = "6d1f2c0a-hec-token-for-tests";
 
-pub fn hec_ids(requests: &[Request]) -> Vec<Vec<u64>> {
+pub(crate) fn hec_ids(requests: &[Request]) -> Vec<Vec<u64>> {
     requests
         .iter()
         .filter(|r| r.path.ends_with("/event"))
@@ -34,7 +34,7 @@ pub fn hec_ids(requests: &[Request]) -> Vec<Vec<u64>> {
         .collect()
 }
 
-pub fn hec_sink(name: &str, url: &str, extra: &str) -> String {
+pub(crate) fn hec_sink(name: &str, url: &str, extra: &str) -> String {
     format!(
         "[[outputs]]\nname = {name:?}\ntype = \"splunk_hec\"\nurl = {url:?}\ntoken = {HEC_TOKEN:?}\n\
          batch_size = 50\nretry_max_secs = 0.5\n{extra}\n"

@@ -24,11 +24,11 @@ use honeybee_core::config;
 use honeybee_core::runtime::CoreThread;
 use serde_json::{Value, json};
 
-pub const WAIT: Duration = Duration::from_secs(30);
-pub const TOKEN: &str = "admin-token-for-output-tests";
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const TOKEN: &str = "admin-token-for-output-tests";
 
 /// A Core with its store in `dir` and `extra` TOML (the `[[outputs]]` tables) after the base.
-pub fn core_in(dir: &Path, extra: &str) -> CoreThread {
+pub(crate) fn core_in(dir: &Path, extra: &str) -> CoreThread {
     init_logging();
     let text = format!(
         "{BASE_CONFIG}\n[storage]\ndir = {:?}\n[alerts]\nreconnect_grace_secs = 0\n{extra}\n",
@@ -44,7 +44,7 @@ pub fn core_in(dir: &Path, extra: &str) -> CoreThread {
 }
 
 /// A node that reports one running cowrie pot.
-pub fn node(core: &CoreThread, node_id: u64, name: &str) -> FakeNode {
+pub(crate) fn node(core: &CoreThread, node_id: u64, name: &str) -> FakeNode {
     let mut node = FakeNode::connect(core.node_addr, node_id);
     node.register(name);
     node.send(node.pot_status("cowrie-01", "Running", None));
@@ -52,7 +52,7 @@ pub fn node(core: &CoreThread, node_id: u64, name: &str) -> FakeNode {
 }
 
 /// Sends `n` login events numbered from `first` (`data.n`), from 45.155.205.x.
-pub fn send_events(node: &mut FakeNode, node_id: u64, first: u64, n: u64) {
+pub(crate) fn send_events(node: &mut FakeNode, node_id: u64, first: u64, n: u64) {
     for i in first..first + n {
         node.send(
             json!({"PotEvent": {"node_id": node_id, "pot_id": "cowrie-01",
@@ -64,7 +64,7 @@ pub fn send_events(node: &mut FakeNode, node_id: u64, first: u64, n: u64) {
 }
 
 /// Waits until every id in `1..=n` is in `ids()`.
-pub fn wait_for_ids(n: u64, what: &str, mut ids: impl FnMut() -> BTreeSet<u64>) {
+pub(crate) fn wait_for_ids(n: u64, what: &str, mut ids: impl FnMut() -> BTreeSet<u64>) {
     common::wait_until(WAIT, what, || {
         let got = ids();
         (1..=n).all(|i| got.contains(&i))
@@ -72,7 +72,7 @@ pub fn wait_for_ids(n: u64, what: &str, mut ids: impl FnMut() -> BTreeSet<u64>) 
 }
 
 /// `GET /api/v1/outputs` as JSON, keyed by name.
-pub fn outputs(core: &CoreThread) -> Value {
+pub(crate) fn outputs(core: &CoreThread) -> Value {
     let api = common::http::Api::new(core.api_addr, TOKEN);
     let list = api.ok("/api/v1/outputs");
     let mut by_name = serde_json::Map::new();
@@ -84,7 +84,7 @@ pub fn outputs(core: &CoreThread) -> Value {
 
 /// Ids arrive in order: within each request, and overall by first arrival (a repeat after a
 /// failure re-sends from the position, so it may go back, but never skips).
-pub fn assert_in_order(batches: &[Vec<u64>]) {
+pub(crate) fn assert_in_order(batches: &[Vec<u64>]) {
     let mut highest = 0;
     for batch in batches {
         for pair in batch.windows(2) {
