@@ -64,6 +64,9 @@ struct State {
     /// Gaps (pruned events) are counted once, up to this id.
     gaps_counted_to: u64,
     stop_target: Option<u64>,
+    /// A stopping follower whose last attempt failed stops at once: its receiver is not
+    /// taking anything, and the rest goes from the position at the next start.
+    give_up: bool,
 }
 
 impl Follower {
@@ -83,6 +86,7 @@ impl Follower {
             lagging: false,
             gaps_counted_to: self.pos.last_event_id,
             stop_target: None,
+            give_up: false,
         };
         self.prepare(&mut sender, &mut s).await;
         loop {
@@ -92,7 +96,7 @@ impl Follower {
             }
             match self.step(&mut sender, &mut s).await {
                 Ok(true) => {}
-                Ok(false) => self.idle(&mut sender, &mut s).await,
+                Ok(false) => self.idle(&sender).await,
                 Err(e) => self.failed(&mut sender, &mut s, e).await,
             }
             self.save(&mut s, false);
@@ -124,6 +128,7 @@ impl Follower {
             .get_or_insert_with(|| self.store.last_event_id().ok().flatten().unwrap_or(0));
         let caught_up = !self.config.what.events || self.pos.last_event_id >= target;
         (caught_up && s.handed.is_empty() && sender.in_flight() == 0)
+            || s.give_up
             || self.control.past_deadline()
     }
 
@@ -237,12 +242,18 @@ impl Follower {
         items: Vec<Item>,
     ) -> Result<(), String> {
         s.handed.extend(items.iter().map(Item::key));
-        let outcome = sender.send(&items).await;
-        self.dead_letters(&items, &outcome);
+        // At shutdown a request may take no longer than the time left.
+        let outcome = match self.control.time_left() {
+            Some(left) => tokio::time::timeout(left, sender.send(&items))
+                .await
+                .unwrap_or_else(|_| Outcome::failed(0, "the Core stopped while sending")),
+            None => sender.send(&items).await,
+        };
+        self.dead_letters(&outcome);
         self.apply(s, outcome)
     }
 
-    fn dead_letters(&self, items: &[Item], outcome: &Outcome) {
+    fn dead_letters(&self, outcome: &Outcome) {
         for dead in &outcome.dead {
             let (kind, item_id, change_seq) = match (dead.key, dead.alert_id) {
                 (ItemKey::Event(id), _) => (DeadKind::Event, id, 0),
@@ -275,7 +286,6 @@ impl Follower {
         self.shared
             .dead
             .fetch_add(outcome.dead.len() as u64, Ordering::Relaxed);
-        let _ = items;
     }
 
     /// Moves the durable position past what the sink settled.
@@ -325,6 +335,7 @@ impl Follower {
         );
         sender.reset();
         s.handed.clear();
+        s.give_up = self.control.stopping();
         s.summary = Summary::default();
         s.read_event = self.pos.last_event_id;
         s.read_alert = self.pos.last_alert_seq;
@@ -333,7 +344,7 @@ impl Follower {
         s.backoff = (s.backoff * 2).min(self.config.retry_max.max(FIRST_BACKOFF));
     }
 
-    async fn idle(&mut self, sender: &mut Sender, s: &mut State) {
+    async fn idle(&self, sender: &Sender) {
         if sender.in_flight() > 0 {
             self.control.sleep(super::syslog::SETTLE / 2).await;
         } else if !self.control.stopping() {
@@ -341,7 +352,6 @@ impl Follower {
         } else {
             self.control.sleep(Duration::from_millis(20)).await;
         }
-        let _ = s;
     }
 
     /// Queues the position to the store when it moved (at most every [`SAVE_EVERY`]).
