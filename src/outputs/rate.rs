@@ -90,3 +90,64 @@ impl AlertBudget {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use honeybee_store::{AlertChange, AlertRow, AlertState};
+
+    use super::*;
+    use crate::outputs::item::Summary;
+
+    #[test]
+    fn the_alert_budget_allows_its_share_per_window() {
+        let mut budget = AlertBudget::new(2);
+        assert!(budget.take() && budget.take());
+        assert!(!budget.take(), "the third in the minute is folded");
+        assert!(!budget.window_over());
+        budget.since -= WINDOW;
+        assert!(budget.window_over());
+        assert!(budget.take(), "a new window");
+    }
+
+    #[test]
+    fn folded_alert_changes_make_one_summary() {
+        let change = |seq, kind: &str, state| AlertChange {
+            seq,
+            state,
+            at: SystemTime::UNIX_EPOCH,
+            alert: AlertRow {
+                alert_id: seq,
+                kind: kind.into(),
+                node_id: None,
+                node_name: None,
+                pot_id: None,
+                message: String::new(),
+                opened_at: SystemTime::UNIX_EPOCH,
+                cleared_at: None,
+            },
+        };
+        let mut s = Summary::default();
+        assert!(s.is_empty());
+        s.fold(&change(4, "node_unknown", AlertState::Open));
+        s.fold(&change(5, "node_unknown", AlertState::Cleared));
+        s.fold(&change(7, "pot_silent", AlertState::Open));
+        assert_eq!((s.first_seq, s.last_seq, s.opened, s.cleared), (4, 7, 2, 1));
+        assert_eq!(
+            s.text(),
+            "3 more alert changes past this output's rate limit (2 opened, 1 cleared; types: \
+             node_unknown, pot_silent); GET /api/v1/alerts lists them"
+        );
+    }
+
+    #[test]
+    fn the_token_bucket_holds_one_second() {
+        let mut bucket = TokenBucket::new(100);
+        assert_eq!(bucket.allowed(500), 100);
+        bucket.spend(100);
+        assert_eq!(bucket.allowed(500), 0);
+        assert!(bucket.wait() > Duration::ZERO && bucket.wait() <= Duration::from_millis(11));
+        assert_eq!(TokenBucket::new(0).allowed(500), 500, "0 = unlimited");
+    }
+}

@@ -211,8 +211,21 @@ fn a_dead_sink_leaves_ingestion_and_the_other_sinks_at_full_speed() {
 #[test]
 fn a_restarted_core_resumes_each_sink_from_its_position() {
     let hec = Receiver::start(|_| (200, json!({"text": "Success", "code": 0}).to_string()));
+    let hook = Receiver::start(|_| (200, String::new()));
+    let hook_ids = |requests: &[Request]| -> Vec<u64> {
+        requests
+            .iter()
+            .flat_map(|r| serde_json::from_slice::<Vec<Value>>(&r.body).unwrap())
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect()
+    };
     let dir = tempfile::tempdir().unwrap();
-    let sink = hec_sink("splunk", &hec.url("/services/collector/event"), "");
+    let sink = format!(
+        "{}[[outputs]]\nname = \"hook\"\ntype = \"webhook\"\nurl = {:?}\nsecret = \"s3cret-hook\"\n\
+         batch_size = 50\n",
+        hec_sink("splunk", &hec.url("/services/collector/event"), ""),
+        hook.url("/hook")
+    );
     let core = core_in(dir.path(), &sink);
     let mut n = node(&core, 10, "edge-10");
     send_events(&mut n, 10, 1, 200);
@@ -225,6 +238,8 @@ fn a_restarted_core_resumes_each_sink_from_its_position() {
     let before = hec.requests().len();
     let ids: BTreeSet<u64> = hec_ids(&hec.requests()).into_iter().flatten().collect();
     assert_eq!(ids.len(), 200);
+    let hook_before = hook.requests().len();
+    assert_eq!(hook_ids(&hook.requests()).len(), 200, "each event once");
 
     let core = core_in(dir.path(), &sink);
     let mut n = node(&core, 10, "edge-10");
@@ -244,5 +259,93 @@ fn a_restarted_core_resumes_each_sink_from_its_position() {
         "resent after the restart: {after:?}"
     );
     assert_eq!(outputs(&core)["splunk"]["position"]["last_event_id"], 300);
+    core.stop();
+}
+
+#[test]
+fn a_lagging_sink_is_flagged_and_events_pruned_before_it_sent_them_are_counted() {
+    let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let indexed: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
+    let (u, got) = (up.clone(), indexed.clone());
+    let hec = Receiver::start(move |r| {
+        if u.load(Ordering::Relaxed) {
+            got.lock()
+                .unwrap()
+                .extend(hec_ids(std::slice::from_ref(r)).concat());
+            (200, json!({"text": "Success", "code": 0}).to_string())
+        } else {
+            (
+                503,
+                json!({"text": "Server is busy", "code": 9}).to_string(),
+            )
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let core = core_with(
+        dir.path(),
+        "max_events = 100",
+        &hec_sink(
+            "slow",
+            &hec.url("/services/collector/event"),
+            "max_lag_events = 50",
+        ),
+    );
+    let mut n = node(&core, 17, "edge-17");
+    send_events(&mut n, 17, 1, 300);
+    wait_until(WAIT, "flagged lagging", || {
+        outputs(&core)["slow"]["lagging"] == true
+    });
+    wait_until(WAIT, "retention down to 100 events", || {
+        core.store.event_count().unwrap() <= 100
+    });
+    up.store(true, Ordering::Relaxed);
+    wait_until(WAIT, "the sink at 300", || {
+        outputs(&core)["slow"]["position"]["last_event_id"] == 300
+    });
+    let delivered = indexed.lock().unwrap().clone();
+    let first_kept = *delivered.iter().next().unwrap();
+    assert_eq!(
+        delivered,
+        (first_kept..=300).collect(),
+        "everything still stored arrived"
+    );
+    let status = outputs(&core);
+    assert_eq!(status["slow"]["skipped"], first_kept - 1, "{status}");
+    wait_until(WAIT, "caught up", || {
+        outputs(&core)["slow"]["lagging"] == false
+    });
+    let api = super::common::http::Api::new(core.api_addr, TOKEN);
+    assert!(api.get("/metrics").text().contains(&format!(
+        "honeybee_output_skipped_total{{sink=\"slow\"}} {}",
+        first_kept - 1
+    )));
+    core.stop();
+}
+
+#[test]
+fn max_events_per_sec_caps_a_sink() {
+    let hec = Receiver::start(|_| (200, json!({"text": "Success", "code": 0}).to_string()));
+    let dir = tempfile::tempdir().unwrap();
+    let core = core_in(
+        dir.path(),
+        &hec_sink(
+            "capped",
+            &hec.url("/services/collector/event"),
+            "max_events_per_sec = 200",
+        ),
+    );
+    let mut n = node(&core, 18, "edge-18");
+    send_events(&mut n, 18, 1, 500);
+    wait_until(WAIT, "500 events stored", || {
+        core.store.event_count().unwrap() == 500
+    });
+    let started = Instant::now();
+    wait_until(WAIT, "the sink at 500", || {
+        outputs(&core)["capped"]["position"]["last_event_id"] == 500
+    });
+    // The first second's 200 go at once; the other 300 take 1.5 s at 200/s.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(1200), "{took:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
     core.stop();
 }

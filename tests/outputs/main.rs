@@ -29,9 +29,14 @@ pub(crate) const TOKEN: &str = "admin-token-for-output-tests";
 
 /// A Core with its store in `dir` and `extra` TOML (the `[[outputs]]` tables) after the base.
 pub(crate) fn core_in(dir: &Path, extra: &str) -> CoreThread {
+    core_with(dir, "", extra)
+}
+
+/// [`core_in`] with more `[storage]` keys.
+pub(crate) fn core_with(dir: &Path, storage: &str, extra: &str) -> CoreThread {
     init_logging();
     let text = format!(
-        "{BASE_CONFIG}\n[storage]\ndir = {:?}\n[alerts]\nreconnect_grace_secs = 0\n{extra}\n",
+        "{BASE_CONFIG}\n[storage]\ndir = {:?}\n{storage}\n[alerts]\nreconnect_grace_secs = 0\n{extra}\n",
         dir.join("data").display().to_string()
     );
     let text = text.replace(
