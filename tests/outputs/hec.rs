@@ -259,6 +259,11 @@ fn a_restarted_core_resumes_each_sink_from_its_position() {
         "resent after the restart: {after:?}"
     );
     assert_eq!(outputs(&core)["splunk"]["position"]["last_event_id"], 300);
+    wait_until(WAIT, "the hook at 300", || {
+        outputs(&core)["hook"]["position"]["last_event_id"] == 300
+    });
+    let hook_after = hook_ids(&hook.requests()[hook_before..]);
+    assert_eq!(hook_after, (201..=300).collect::<Vec<_>>());
     core.stop();
 }
 

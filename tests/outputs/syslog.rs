@@ -35,12 +35,19 @@ struct Rsyslog {
     bin: PathBuf,
     dir: PathBuf,
     port: u16,
+    /// Its UDP port (the TCP one says when it is ready).
+    udp_port: u16,
     child: Option<Child>,
 }
 
 impl Rsyslog {
     fn start(bin: PathBuf, dir: &Path, tls: Option<&TestPki>) -> Rsyslog {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
@@ -67,6 +74,7 @@ impl Rsyslog {
         };
         let conf = format!(
             "{global}\n{module}\ninput(type=\"imtcp\" address=\"127.0.0.1\" port=\"{port}\")\n\
+             module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"{udp_port}\")\n\
              template(name=\"raw\" type=\"string\" string=\"%rawmsg%\\n\")\n\
              action(type=\"omfile\" file=\"{d}/out.log\" template=\"raw\" flushOnTXEnd=\"on\")\n"
         );
@@ -75,6 +83,7 @@ impl Rsyslog {
             bin,
             dir: dir.to_path_buf(),
             port,
+            udp_port,
             child: None,
         };
         r.run();
@@ -232,4 +241,38 @@ fn syslog_over_tcp_survives_an_rsyslog_restart() {
 #[test]
 fn syslog_over_tls_survives_an_rsyslog_restart() {
     check_stream(true);
+}
+
+#[test]
+fn syslog_over_udp_caps_and_marks_long_messages() {
+    let Some(bin) = rsyslogd() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let rsyslog = Rsyslog::start(bin, work.path(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let core = core_in(
+        dir.path(),
+        &format!(
+            "[[outputs]]\nname = \"udp\"\ntype = \"syslog\"\naddress = \"127.0.0.1:{}\"\n\
+             transport = \"udp\"\nformat = \"json\"\nfacility = \"auth\"\n",
+            rsyslog.udp_port
+        ),
+    );
+    let mut n = node(&core, 19, "edge-19");
+    send_events(&mut n, 19, 1, 20);
+    n.send(serde_json::json!({"PotEvent": {"node_id": 19, "pot_id": "cowrie-01",
+        "event_type": "cowrie.command.input", "data": {"src_ip": "45.155.205.9", "input": "x".repeat(4000)}}}));
+    wait_until(WAIT, "21 datagrams in rsyslog's file", || {
+        ids(&rsyslog.lines()).len() == 21
+    });
+    let lines = rsyslog.lines();
+    let long = lines.iter().find(|l| event_id(l) == Some(21)).unwrap();
+    assert!(long.len() <= 2048, "{}", long.len());
+    assert!(long.contains("truncated=\"true\"]"), "{long}");
+    // auth (4) × 8 + notice (5) for a command: 37; JSON after the structured data.
+    assert!(long.starts_with("<37>1 "), "{long}");
+    let short = lines.iter().find(|l| event_id(l) == Some(3)).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&short[short.find("] {").unwrap() + 2..]).unwrap();
+    assert_eq!(json["id"], 3);
+    core.stop();
 }
