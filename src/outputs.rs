@@ -144,6 +144,7 @@ impl Outputs {
             let thread = std::thread::Builder::new()
                 .name(format!("honeybee-out-{}", config.name))
                 .spawn(move || {
+                    background_priority();
                     actix_rt::System::new().block_on(async move {
                         let sender = sender(&follower.config, tls);
                         follower.run(sender).await;
@@ -284,4 +285,18 @@ fn wake_thread(
             }
         })
         .map_err(OutputsError::Thread)
+}
+
+/// How much lower than the rest of the Core the outputs' threads run (a nice increment).
+const BACKGROUND_NICE: i32 = 10;
+
+/// Lowers the calling thread's CPU priority: when ingestion and the sinks want more CPU than
+/// there is, ingestion gets it and the sinks fall behind (their lag is a metric), catching up
+/// when the machine has time. Linux applies `setpriority` to one thread when given its id.
+fn background_priority() {
+    let tid = rustix::thread::gettid();
+    let current = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), current + BACKGROUND_NICE) {
+        log::debug!("Cannot lower an output thread's priority: {e}.");
+    }
 }

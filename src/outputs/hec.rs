@@ -35,18 +35,18 @@ pub struct HecSink {
     ack_url: String,
 }
 
-/// One HEC event object.
-pub fn hec_object(item: &Item, index: Option<&str>) -> Value {
+/// Appends one HEC event object (compact JSON, no newline): written directly, with the
+/// event's own JSON copied in as the API writes it (no parse and re-serialisation per event).
+pub fn write_hec_object(out: &mut Vec<u8>, item: &Item, index: Option<&str>) {
     let at = item.at().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let time = format!("{}.{:06}", at.as_secs(), at.subsec_micros());
     let (host, sourcetype, fields) = match item {
         Item::Event(e) => (
-            Some(e.node_name.clone()),
+            Some(e.node_name.as_str()),
             "honeybee:event",
             json!({"event_id": e.id.to_string()}),
         ),
         Item::Alert(c) => (
-            c.alert.node_name.clone(),
+            c.alert.node_name.as_deref(),
             "honeybee:alert",
             json!({"alert_id": c.alert.alert_id.to_string(), "state": c.state.as_str()}),
         ),
@@ -56,23 +56,31 @@ pub fn hec_object(item: &Item, index: Option<&str>) -> Value {
             json!({"alert_summary": format!("{}-{}", s.first_seq, s.last_seq)}),
         ),
     };
-    let mut object = json!({
-        // A JSON number with microseconds, as HEC takes it.
-        "time": time.parse::<f64>().map(Value::from).unwrap_or(Value::Null),
-        "source": "honeybee",
-        "sourcetype": sourcetype,
-        "event": item.json(),
-        "fields": fields,
-    });
-    if let Value::Object(map) = &mut object {
-        if let Some(host) = host.filter(|h| !h.is_empty()) {
-            map.insert("host".into(), host.into());
-        }
-        if let Some(index) = index {
-            map.insert("index".into(), index.into());
-        }
+    // A JSON number with microseconds, as HEC takes it.
+    out.extend_from_slice(
+        format!(
+            "{{\"time\":{}.{:06},\"source\":\"honeybee\",\"sourcetype\":\"{sourcetype}\",",
+            at.as_secs(),
+            at.subsec_micros()
+        )
+        .as_bytes(),
+    );
+    // Writing strings and values to a Vec cannot fail.
+    if let Some(host) = host.filter(|h| !h.is_empty()) {
+        out.extend_from_slice(b"\"host\":");
+        let _ = serde_json::to_writer(&mut *out, host);
+        out.push(b',');
     }
-    object
+    if let Some(index) = index {
+        out.extend_from_slice(b"\"index\":");
+        let _ = serde_json::to_writer(&mut *out, index);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"event\":");
+    out.extend_from_slice(&item.json_text());
+    out.extend_from_slice(b",\"fields\":");
+    let _ = serde_json::to_writer(&mut *out, &fields);
+    out.push(b'}');
 }
 
 /// A random channel id (a GUID, as HEC wants).
@@ -120,8 +128,7 @@ impl HecSink {
     fn body(&self, items: &[Item]) -> Vec<u8> {
         let mut body = Vec::with_capacity(items.len() * 600);
         for item in items {
-            let _ =
-                serde_json::to_writer(&mut body, &hec_object(item, self.config.index.as_deref()));
+            write_hec_object(&mut body, item, self.config.index.as_deref());
             body.push(b'\n');
         }
         if !self.config.gzip {

@@ -54,6 +54,7 @@ pub(super) fn start(
     let thread = std::thread::Builder::new()
         .name("honeybee-intel".into())
         .spawn(move || {
+            super::background_priority();
             actix_rt::System::new().block_on(run(store, writer, position, c));
         })
         .map_err(OutputsError::Thread)?;

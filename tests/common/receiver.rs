@@ -181,12 +181,12 @@ fn serve(stream: TcpStream, alive: &AtomicBool, behaviour: &Behaviour, log: &Mut
             return;
         }
         log.lock().unwrap().push(request);
-        let head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        // Head and body in one write: two small writes would wait on the client's delayed ACK.
+        let answer = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
             reply.len()
         );
-        if writer.write_all(head.as_bytes()).is_err() || writer.write_all(reply.as_bytes()).is_err()
-        {
+        if writer.write_all(answer.as_bytes()).is_err() {
             return;
         }
     }

@@ -41,7 +41,7 @@ fn secrets_never_appear_in_logs_errors_or_the_api() {
     let conf = dir.path().join("core.toml");
     std::fs::write(&conf, config).unwrap();
     let log = dir.path().join("core.log");
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["serve", "--config"])
         .arg(&conf)
         .env("RUST_LOG", "debug")
@@ -50,6 +50,8 @@ fn secrets_never_appear_in_logs_errors_or_the_api() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    // Stopped (by pid) also when an assertion fails.
+    let mut child = Child(child);
     let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
     let addr_after = |marker: &str| -> Option<std::net::SocketAddr> {
         let text = read_log();
@@ -96,9 +98,9 @@ fn secrets_never_appear_in_logs_errors_or_the_api() {
         seen.push_str(&api.get(&format!("/api/v1/outputs/{name}/dead")).text());
     }
     let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status();
-    let _ = child.wait();
+    let _ = child.0.wait();
     let mut log_text = String::new();
     std::fs::File::open(&log)
         .unwrap()
@@ -119,4 +121,16 @@ fn secrets_never_appear_in_logs_errors_or_the_api() {
         !seen.contains("elastic:"),
         "user information in the API:\n{seen}"
     );
+}
+
+/// The Core process, killed if the test ends before stopping it.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
