@@ -241,6 +241,7 @@ fn sender(config: &OutputConfig, tls: Option<Arc<rustls::ClientConfig>>) -> Send
         ))),
         SinkConfig::Webhook(w) => Sender::Webhook(Box::new(webhook::WebhookSink::new(
             w.clone(),
+            config.batch_size > 1,
             http(tls),
             Redactor::new([w.secret.expose().to_owned()]),
         ))),

@@ -1,5 +1,6 @@
 //! The webhook sink: one POST per batch (`batch_size`, 1 by default) with a JSON body — the
-//! event or alert itself, or an array of them — signed as OUTPUTS.md says:
+//! event or alert itself, or with `batch_size > 1` always an array of them — signed as
+//! OUTPUTS.md says:
 //! `X-HoneyBee-Timestamp: <unix seconds>` and `X-HoneyBee-Signature: sha256=<hex
 //! HMAC-SHA256(secret, "<timestamp>.<body>")>`; `X-HoneyBee-Id` carries the dedupe key of a
 //! single item. `format = "slack"` posts `{"text": ...}` instead (Slack, Mattermost, Discord's
@@ -18,6 +19,8 @@ use crate::config::outputs::{WebhookConfig, WebhookFormat};
 
 pub struct WebhookSink {
     config: WebhookConfig,
+    /// `batch_size > 1`: bodies are always arrays (a receiver sees one shape).
+    batched: bool,
     client: awc::Client,
     redactor: Redactor,
 }
@@ -71,9 +74,15 @@ pub fn slack_line(item: &Item) -> String {
 }
 
 impl WebhookSink {
-    pub fn new(config: WebhookConfig, client: awc::Client, redactor: Redactor) -> Self {
+    pub fn new(
+        config: WebhookConfig,
+        batched: bool,
+        client: awc::Client,
+        redactor: Redactor,
+    ) -> Self {
         WebhookSink {
             config,
+            batched,
             client,
             redactor,
         }
@@ -86,7 +95,7 @@ impl WebhookSink {
                 serde_json::to_vec(&serde_json::json!({ "text": text.join("\n") }))
                     .unwrap_or_default()
             }
-            WebhookFormat::Json if items.len() == 1 => items[0].json_text(),
+            WebhookFormat::Json if !self.batched && items.len() == 1 => items[0].json_text(),
             WebhookFormat::Json => {
                 let mut out = vec![b'['];
                 for (i, item) in items.iter().enumerate() {
