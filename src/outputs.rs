@@ -99,14 +99,25 @@ impl Outputs {
         alerts: Option<Recipient<CoreAlert>>,
     ) -> Result<Outputs, OutputsError> {
         let positions = store.output_positions()?;
-        let position_of = |name: &str| {
+        let now = OutputPosition {
+            sink: String::new(),
+            last_event_id: store.last_event_id()?.unwrap_or(0),
+            last_alert_seq: store.last_alert_seq()?,
+            skipped: 0,
+        };
+        let position_of = |name: &str, start_now: bool| {
+            let first = if start_now {
+                now.clone()
+            } else {
+                OutputPosition::default()
+            };
             positions
                 .iter()
                 .find(|p| p.sink == name)
                 .cloned()
-                .unwrap_or_else(|| OutputPosition {
+                .unwrap_or(OutputPosition {
                     sink: name.to_owned(),
-                    ..OutputPosition::default()
+                    ..first
                 })
         };
         let lag_kind = AlertKind::parse("output_lagging");
@@ -122,7 +133,7 @@ impl Outputs {
             let sink_shared = Arc::new(SinkShared::new(config));
             let control = Arc::new(Control::default());
             let tls = sink_tls(config)?;
-            let pos = position_of(&config.name);
+            let pos = position_of(&config.name, config.start_now);
             log::info!(
                 "Output {} ({}) to {} from event {} and alert change {} on.",
                 config.name,
@@ -154,7 +165,7 @@ impl Outputs {
             shared.push(sink_shared);
             running.push(Running { control, thread });
         }
-        let indexer = intel_index::start(store, writer.clone(), position_of(INTEL_INDEXER))?;
+        let indexer = intel_index::start(store, writer.clone(), position_of(INTEL_INDEXER, false))?;
         running.push(indexer);
         let wake_stop = Arc::new(AtomicBool::new(false));
         let controls: Vec<Arc<Control>> = running.iter().map(|r| Arc::clone(&r.control)).collect();

@@ -70,6 +70,10 @@ pub struct OutputConfig {
     pub retry_max: Duration,
     /// Alert messages per minute; the rest of the minute is folded into one summary.
     pub alerts_per_minute: u32,
+    /// Where a sink without a stored position starts: `false` = the oldest stored event and
+    /// alert change (`start = "oldest"`), `true` = what comes after its first start
+    /// (`start = "now"`).
+    pub start_now: bool,
     pub sink: SinkConfig,
 }
 

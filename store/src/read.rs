@@ -158,6 +158,12 @@ impl Store {
         self.read(alerts::last_id)
     }
 
+    /// The newest alert change's `seq` (0 when none): where a follower that starts "now"
+    /// begins.
+    pub fn last_alert_seq(&self) -> Result<u64, StoreError> {
+        self.read(outputs::last_alert_seq)
+    }
+
     /// Every output sink's stored position, by name.
     pub fn output_positions(&self) -> Result<Vec<crate::output::OutputPosition>, StoreError> {
         self.read(outputs::positions)

@@ -354,3 +354,58 @@ fn max_events_per_sec_caps_a_sink() {
     assert!(took < Duration::from_secs(10), "{took:?}");
     core.stop();
 }
+
+#[test]
+fn a_new_sink_starts_from_the_oldest_event_or_from_now() {
+    let indexed: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
+    let got = indexed.clone();
+    let hec = Receiver::start(move |r| {
+        let sink = r.path.split('/').nth(1).unwrap_or("").to_owned();
+        for id in hec_ids(std::slice::from_ref(r)).concat() {
+            got.lock().unwrap().push((sink.clone(), id));
+        }
+        (200, json!({"text": "Success", "code": 0}).to_string())
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let core = core_in(dir.path(), "");
+    let mut n = node(&core, 20, "edge-20");
+    send_events(&mut n, 20, 1, 50);
+    wait_until(WAIT, "50 events stored", || {
+        core.store.event_count().unwrap() == 50
+    });
+    drop(n);
+    core.stop();
+    let sinks = format!(
+        "{}{}",
+        hec_sink(
+            "backfill",
+            &hec.url("/backfill/services/collector/event"),
+            ""
+        ),
+        hec_sink(
+            "fresh",
+            &hec.url("/fresh/services/collector/event"),
+            "start = \"now\""
+        ),
+    );
+    let core = core_in(dir.path(), &sinks);
+    let mut n = node(&core, 20, "edge-20");
+    send_events(&mut n, 20, 51, 10);
+    wait_until(WAIT, "both sinks at 60", || {
+        let o = outputs(&core);
+        o["backfill"]["position"]["last_event_id"] == 60
+            && o["fresh"]["position"]["last_event_id"] == 60
+    });
+    let of = |sink: &str| -> BTreeSet<u64> {
+        indexed
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(s, _)| s == sink)
+            .map(|(_, id)| *id)
+            .collect()
+    };
+    assert_eq!(of("backfill"), (1..=60).collect());
+    assert_eq!(of("fresh"), (51..=60).collect());
+    core.stop();
+}

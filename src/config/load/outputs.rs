@@ -29,6 +29,7 @@ const COMMON: &[&str] = &[
     "timeout_secs",
     "retry_max_secs",
     "alerts_per_minute",
+    "start",
 ];
 const SYSLOG: &[&str] = &[
     "address",
@@ -315,6 +316,7 @@ impl Table<'_> {
         let timeout = self.secs("timeout_secs", 10);
         let retry_max = self.secs("retry_max_secs", 30);
         let alerts_per_minute = self.uint("alerts_per_minute", 1, 10_000, 30);
+        let start_now = self.choice("start", false, &[("oldest", false), ("now", true)]);
         let sink = match kind? {
             "syslog" => {
                 self.unknown_keys(SYSLOG);
@@ -343,6 +345,7 @@ impl Table<'_> {
             timeout,
             retry_max,
             alerts_per_minute: u32::try_from(alerts_per_minute).unwrap_or(30),
+            start_now,
             sink,
         })
     }

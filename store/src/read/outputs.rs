@@ -163,6 +163,13 @@ pub(crate) fn observations(
     Ok(Observations { rows, truncated })
 }
 
+/// The largest alert-change `seq` (0 when none).
+pub(crate) fn last_alert_seq(conn: &Connection) -> Result<u64, StoreError> {
+    let seq: Option<i64> =
+        conn.query_row("SELECT MAX(seq) FROM alert_changes", [], |r| r.get(0))?;
+    Ok(seq.unwrap_or(0).max(0) as u64)
+}
+
 /// When each of `values` was first seen, for those the indicator index holds.
 pub(crate) fn first_seen(
     conn: &Connection,
