@@ -205,6 +205,7 @@ impl Outputs {
                 .unwrap_or_else(PoisonError::into_inner) = Some(deadline);
             r.control.stop.store(true, Ordering::Relaxed);
             r.control.wake.notify_one();
+            r.control.halt.notify_one();
         }
         for r in self.running.drain(..) {
             let _ = r.thread.join();

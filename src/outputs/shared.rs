@@ -15,6 +15,8 @@ use crate::config::outputs::{OutputConfig, SinkConfig, Transport};
 pub struct Control {
     pub(super) stop: AtomicBool,
     pub(super) wake: tokio::sync::Notify,
+    /// Told once, at the stop: cuts a backoff short (commits do not).
+    pub(super) halt: tokio::sync::Notify,
     pub(super) deadline: Mutex<Option<Instant>>,
 }
 
@@ -45,7 +47,7 @@ impl Control {
         };
         tokio::select! {
             () = tokio::time::sleep(d) => {}
-            () = self.wake.notified(), if !self.stopping() && d > Duration::from_secs(5) => {}
+            () = self.halt.notified() => {}
         }
     }
 

@@ -15,6 +15,9 @@ use honeybee_protocol::NodeId;
 
 /// Dead letters kept per sink (the newest).
 pub const DEAD_LETTERS_KEPT: usize = 10_000;
+/// Threat-intel indicators kept (the newest by `seq`): attackers choose how many distinct
+/// addresses, URLs and hashes they show, so the index is bounded like everything else.
+pub const INDICATORS_KEPT: i64 = 1_000_000;
 
 /// A sink's durable position.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::convert::time_to_micros;
-use crate::output::{DEAD_LETTERS_KEPT, DeadLetter, Indicator, OutputPosition};
+use crate::output::{DEAD_LETTERS_KEPT, DeadLetter, INDICATORS_KEPT, Indicator, OutputPosition};
 
 /// Dead letters are trimmed when their `seq` is a multiple of this.
 const TRIM_EVERY: i64 = 128;
@@ -80,6 +80,11 @@ pub(super) fn add_indicators(conn: &Connection, rows: &[Indicator]) -> rusqlite:
             ])?;
         if n > 0 {
             last = added;
+            let seq = conn.last_insert_rowid();
+            if seq % TRIM_EVERY == 0 && seq > INDICATORS_KEPT {
+                conn.prepare_cached("DELETE FROM intel_indicators WHERE seq <= ?1")?
+                    .execute([seq - INDICATORS_KEPT])?;
+            }
         }
     }
     Ok(())
