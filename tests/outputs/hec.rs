@@ -206,7 +206,11 @@ fn a_dead_sink_leaves_ingestion_and_the_other_sinks_at_full_speed() {
     // Backoff (0.25 s doubling, capped at 0.5 s here), not a retry at every commit.
     let failures = outputs(&core)["dead-hec"]["failures"].as_u64().unwrap();
     let most = 4 * started.elapsed().as_secs() + 4;
-    assert!(failures <= most, "{failures} attempts in {:?}", started.elapsed());
+    assert!(
+        failures <= most,
+        "{failures} attempts in {:?}",
+        started.elapsed()
+    );
     let api = super::common::http::Api::new(core.api_addr, TOKEN);
     assert_eq!(api.get("/ready").status, 200);
     core.stop();
