@@ -197,6 +197,10 @@ impl Outputs {
     /// Gives every follower up to `grace` to send what is stored, then stops them (their
     /// positions are queued to the writer, which must still run). Blocking.
     pub fn finish(mut self, grace: Duration) {
+        self.stop(grace);
+    }
+
+    fn stop(&mut self, grace: Duration) {
         let deadline = Instant::now() + grace;
         for r in &self.running {
             *r.control
@@ -214,6 +218,14 @@ impl Outputs {
         if let Some(wake) = self.wake.take() {
             let _ = wake.join();
         }
+    }
+}
+
+impl Drop for Outputs {
+    /// Outputs dropped without [`Outputs::finish`] (the Core failed to start after them) stop
+    /// at once; their positions are where they were.
+    fn drop(&mut self) {
+        self.stop(Duration::ZERO);
     }
 }
 
