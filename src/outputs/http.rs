@@ -1,7 +1,9 @@
 //! One HTTP request of a sink, and what its status means under OUTPUTS.md's rules: 2xx
 //! delivered; 429, 5xx, timeouts and connection errors retried; any other 4xx refused for good
-//! (the items go to the dead-letter list); a 3xx reported as an error to fix (redirects are not
-//! followed with the sink's credentials), never dead-lettered.
+//! (the items go to the dead-letter list) — except those that say the sink itself is set up
+//! wrong (401, 403, 404, 405, 407, 408, 421: credentials, URL, proxy), and 3xx (redirects are
+//! not followed with the sink's credentials): retried with the error shown, never
+//! dead-lettered, since nothing is wrong with the items.
 
 use awc::http::header::{HeaderName, HeaderValue};
 
@@ -20,6 +22,7 @@ pub fn verdict(status: u16) -> Verdict {
     match status {
         200..=299 => Verdict::Delivered,
         429 | 300..=399 | 500.. => Verdict::Retry,
+        401 | 403 | 404 | 405 | 407 | 408 | 421 => Verdict::Retry,
         _ => Verdict::Refused,
     }
 }
@@ -95,4 +98,30 @@ pub async fn put_json(
         status,
         body: body.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_mean_what_outputs_md_says() {
+        for (status, want) in [
+            (200, Verdict::Delivered),
+            (204, Verdict::Delivered),
+            (301, Verdict::Retry),
+            (400, Verdict::Refused),
+            (401, Verdict::Retry),
+            (403, Verdict::Retry),
+            (404, Verdict::Retry),
+            (409, Verdict::Refused),
+            (413, Verdict::Refused),
+            (422, Verdict::Refused),
+            (429, Verdict::Retry),
+            (500, Verdict::Retry),
+            (503, Verdict::Retry),
+        ] {
+            assert_eq!(verdict(status), want, "{status}");
+        }
+    }
 }
