@@ -105,11 +105,24 @@ impl Outputs {
             last_alert_seq: store.last_alert_seq()?,
             skipped: 0,
         };
+        // A new sink starting from the oldest event starts at the oldest still stored: events
+        // pruned before it existed were never its to send (not "skipped").
+        let oldest = OutputPosition {
+            last_event_id: store
+                .events(&honeybee_store::EventQuery {
+                    limit: Some(1),
+                    ..honeybee_store::EventQuery::default()
+                })?
+                .events
+                .first()
+                .map_or(0, |e| e.id - 1),
+            ..OutputPosition::default()
+        };
         let position_of = |name: &str, start_now: bool| {
             let first = if start_now {
                 now.clone()
             } else {
-                OutputPosition::default()
+                oldest.clone()
             };
             positions
                 .iter()

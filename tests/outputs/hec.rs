@@ -375,11 +375,15 @@ fn a_new_sink_starts_from_the_oldest_event_or_from_now() {
         (200, json!({"text": "Success", "code": 0}).to_string())
     });
     let dir = tempfile::tempdir().unwrap();
-    let core = core_in(dir.path(), "");
+    // Retention keeps 30 of the first 50 events before any sink exists.
+    let core = core_with(dir.path(), "max_events = 30", "");
     let mut n = node(&core, 20, "edge-20");
     send_events(&mut n, 20, 1, 50);
     wait_until(WAIT, "50 events stored", || {
-        core.store.event_count().unwrap() == 50
+        core.store.last_event_id().unwrap() == Some(50)
+    });
+    wait_until(WAIT, "pruned to 30", || {
+        core.store.event_count().unwrap() == 30
     });
     drop(n);
     core.stop();
@@ -413,7 +417,17 @@ fn a_new_sink_starts_from_the_oldest_event_or_from_now() {
             .map(|(_, id)| *id)
             .collect()
     };
-    assert_eq!(of("backfill"), (1..=60).collect());
+    assert_eq!(
+        of("backfill"),
+        (21..=60).collect(),
+        "the oldest still stored"
+    );
     assert_eq!(of("fresh"), (51..=60).collect());
+    let o = outputs(&core);
+    assert_eq!(
+        o["backfill"]["skipped"], 0,
+        "pruned before it existed: not skipped"
+    );
+    assert_eq!(o["backfill"]["lagging"], false);
     core.stop();
 }
