@@ -11,13 +11,15 @@
 //! - **restart** — 10,000 held nodes back after a clean and a `kill -9` restart of the Core:
 //!   seconds from its node port opening, admissions/s, refusals and lockouts.
 //! - **soak** — 10,000 nodes sending 5,000 events/s for a long while: memory growth, loss.
+//! - **outputs** — events/s stored with a syslog TCP sink and a HEC sink attached, and with a
+//!   dead sink, next to none; each sink's delivered events/s to its local receiver.
 //!
 //! How it measures: the Core's resident memory (`VmRSS`) and CPU time (utime + stime) from
 //! `/proc/<pid>`, its counters from `GET /metrics`, the simulator's from its report; the
 //! simulated fleets run on this process's threads, on the same cores as the Core.
 //!
 //! `cargo bench --bench fleet`. Environment: `HONEYBEE_BENCH_SECTIONS` (comma list of
-//! `held,ingest,rtt,register,restart,soak`; default all), `HONEYBEE_BENCH_HELD` (fleet sizes, default
+//! `held,ingest,rtt,register,restart,soak,outputs`; default all), `HONEYBEE_BENCH_HELD` (fleet sizes, default
 //! `1000,5000,10000,19000`), `HONEYBEE_BENCH_SOAK_SECS` (default 600). Arguments (cargo
 //! passes `--bench`) are ignored.
 
@@ -33,6 +35,8 @@ mod http;
 mod ingest;
 #[path = "fleet/machine.rs"]
 mod machine;
+#[path = "fleet/outputs.rs"]
+mod outputs;
 #[path = "fleet/register.rs"]
 mod register;
 #[path = "fleet/report.rs"]
@@ -50,7 +54,9 @@ mod wire;
 
 use std::time::{Duration, Instant};
 
-const SECTIONS: [&str; 6] = ["held", "ingest", "rtt", "register", "restart", "soak"];
+const SECTIONS: [&str; 7] = [
+    "held", "ingest", "rtt", "register", "restart", "soak", "outputs",
+];
 
 /// What to run, from the environment.
 #[derive(Debug)]
@@ -127,6 +133,7 @@ fn main() {
             "rtt" => rtt::run(),
             "register" => register::run(),
             "restart" => restart::run(),
+            "outputs" => outputs::run(),
             _ => soak::run(plan.soak),
         });
         println!(

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod load;
+pub mod outputs;
 mod settings;
 
 pub use honeybee_actors::policy::RestartPolicy;
@@ -32,6 +33,10 @@ pub struct Config {
     pub fleet: FleetConfig,
     pub export: ExportConfig,
     pub logging: LoggingConfig,
+    /// `[[outputs]]`: the sinks (`config/outputs.rs`).
+    pub outputs: Vec<outputs::OutputConfig>,
+    /// `[intel]`: the threat-intel feeds' rules.
+    pub intel: outputs::IntelConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
-//! Starting and stopping the Core. `Core::start` runs four named steps — open the store,
-//! start the registry, start the node listener (and its session arbiters), start the API — and
-//! `Core::shutdown` is the one shutdown sequence.
+//! Starting and stopping the Core. `Core::start` runs named steps — open the store, start the
+//! registry, start the outputs, start the node listener (and its session arbiters), start the
+//! API — and `Core::shutdown` is the one shutdown sequence.
 
 mod fleet;
 mod listener;
@@ -29,6 +29,7 @@ use crate::api::auth::Tokens;
 use crate::api::server::{ApiServer, ApiState};
 use crate::config::Config;
 use crate::net::{self, TlsError};
+use crate::outputs::{Outputs, OutputsView};
 use crate::storage::{Storage, StorageError};
 use fleet::{alert_book, feed_events, load_fleet_file, settle_unfinished_commands};
 use listener::{AcceptLoop, max_connections};
@@ -53,6 +54,8 @@ pub enum StartError {
     Tokens(String),
     #[error("{0}")]
     FleetFile(String),
+    #[error("{0}")]
+    Outputs(#[from] crate::outputs::OutputsError),
 }
 
 /// Engine settings that are not configuration: sizes chosen for production, which tests and
@@ -92,6 +95,8 @@ pub struct Core {
     /// `fleet.file`, read again on SIGHUP (with the config's `pots.allowed_sources`).
     fleet_file: Option<std::path::PathBuf>,
     config: Config,
+    /// The sinks following the store.
+    outputs: Outputs,
 }
 
 impl Core {
@@ -107,6 +112,12 @@ impl Core {
         let (feed, counters) = (Feed::default(), Arc::new(Counters::default()));
         feed_events(&storage.writer(), feed.clone()).map_err(StartError::Thread)?;
         let registry = start_registry(config, &storage, fleet, (&feed, &counters))?;
+        let outputs = Outputs::start(
+            &config.outputs,
+            storage.store.clone(),
+            storage.writer(),
+            Some(registry.clone().recipient()),
+        )?;
         let (stop, stopping) = watch::channel(false);
         let deps = SessionDeps {
             registry: registry.clone(),
@@ -133,6 +144,7 @@ impl Core {
                 limits: limits.clone(),
                 feed: feed.clone(),
                 counters: Arc::clone(&counters),
+                outputs: outputs.view(),
             },
         )?;
         Ok(Core {
@@ -149,6 +161,7 @@ impl Core {
             reload_tokens,
             fleet_file: config.fleet.file.clone(),
             config: config.clone(),
+            outputs,
         })
     }
 
@@ -196,8 +209,13 @@ impl Core {
         // Every pot actor stops once it has done what it was sent (a session's end included):
         // their store writes are queued before the store closes.
         let _ = self.registry.send(FinishShutdown).await;
-        let storage = self.storage;
-        let _ = tokio::task::spawn_blocking(move || storage.close()).await;
+        // The sinks get what the writer stored last (or go on from their positions next time).
+        let (storage, outputs) = (self.storage, self.outputs);
+        let _ = tokio::task::spawn_blocking(move || {
+            outputs.finish_after_flush(&storage.writer());
+            storage.close();
+        })
+        .await;
     }
 
     /// The store's read side.
@@ -312,6 +330,7 @@ struct ApiParts {
     limits: ConnectionLimits,
     feed: Feed,
     counters: Arc<Counters>,
+    outputs: OutputsView,
 }
 
 /// The HTTP API (HTTPS when configured) with its tokens, the tokens file watched; the API and
@@ -356,6 +375,8 @@ fn start_api(
         tickets: Default::default(),
         max_body_bytes: config.api.max_body_bytes,
         allowed_sources: Arc::new(config.pots.allowed_sources.clone()),
+        outputs: parts.outputs,
+        intel: Arc::new(config.intel.clone()),
         unauthorized: Arc::default(),
         health_counts: Arc::default(),
         // Replaced by the API server's own signal when it starts.

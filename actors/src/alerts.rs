@@ -1,5 +1,5 @@
 //! Alerts: conditions an operator should look at (a pot given up on, a silent pot, a failed or
-//! vanished node, a possible clone, low disk). An alert is raised once per condition and stays
+//! vanished node, a possible clone, low disk, an output falling behind). An alert is raised once per condition and stays
 //! open until the condition clears. Alerts are durable: the registry queues every open and
 //! clear to the store (`honeybee_store::AlertRow`), and this book, the open alerts in memory,
 //! is rebuilt from the store's open alerts at start ([`AlertBook::restore`]).
@@ -22,16 +22,20 @@ pub enum AlertKind {
     NodeUnknown,
     PossibleClone,
     DiskLow,
+    /// An output sink fell `max_lag_events` behind the store, or skipped events retention
+    /// pruned before it sent them.
+    OutputLagging,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 6] = [
+    pub const ALL: [AlertKind; 7] = [
         AlertKind::PotGaveUp,
         AlertKind::PotSilent,
         AlertKind::NodeFailed,
         AlertKind::NodeUnknown,
         AlertKind::PossibleClone,
         AlertKind::DiskLow,
+        AlertKind::OutputLagging,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -42,6 +46,7 @@ impl AlertKind {
             AlertKind::NodeUnknown => "node_unknown",
             AlertKind::PossibleClone => "possible_clone",
             AlertKind::DiskLow => "disk_low",
+            AlertKind::OutputLagging => "output_lagging",
         }
     }
 

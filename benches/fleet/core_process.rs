@@ -87,12 +87,20 @@ pub struct Core {
 impl Core {
     /// Starts a Core with a fresh store and waits until it answers `/health`.
     pub fn start(settings: &Settings) -> Core {
+        Core::start_with(settings, "")
+    }
+
+    /// [`Core::start`] with more config (TOML appended, e.g. `[[outputs]]` tables).
+    pub fn start_with(settings: &Settings, extra: &str) -> Core {
         let dir = tempfile::tempdir().expect("cannot create a temporary directory");
         let (node_port, api_port) = (free_port(), free_port());
         let data = dir.path().join("data").display().to_string();
         let config = dir.path().join("core.toml");
-        std::fs::write(&config, settings.toml(node_port, api_port, &data))
-            .expect("cannot write the Core's config");
+        std::fs::write(
+            &config,
+            format!("{}{extra}", settings.toml(node_port, api_port, &data)),
+        )
+        .expect("cannot write the Core's config");
         let log = dir.path().join("core.log");
         let child = spawn(&config, &log);
         let core = Core {

@@ -27,7 +27,7 @@ const TARGET_EVENTS_PER_SEC: f64 = 100_000.0;
 const RAW_ROWS_PER_TX: usize = 20_000;
 
 /// A registered node connection and the events it is to send.
-type Load = (TcpStream, Vec<u8>);
+pub type Load = (TcpStream, Vec<u8>);
 
 /// The end-to-end run.
 #[derive(Debug)]
@@ -162,7 +162,7 @@ fn end_to_end() -> EndToEnd {
 }
 
 /// Sender threads, each round robin over its share of the connections, `CHUNK` at a time.
-fn spawn_senders(mut loads: Vec<Load>) -> Vec<std::thread::JoinHandle<Vec<Load>>> {
+pub fn spawn_senders(mut loads: Vec<Load>) -> Vec<std::thread::JoinHandle<Vec<Load>>> {
     let share = loads.len().div_ceil(SENDERS);
     let mut shares = Vec::new();
     while !loads.is_empty() {

@@ -7,7 +7,10 @@
 //! `honeybee_store_commit_seconds` (histogram), `honeybee_store_commit_failures_total`,
 //! `honeybee_events_pruned_total`, `honeybee_frames_in_total`, `honeybee_frames_out_total`,
 //! `honeybee_bad_frames_total{code}`, `honeybee_commands_total{outcome}`,
-//! `honeybee_auth_failures_total{reason}`, `honeybee_alerts_open`.
+//! `honeybee_auth_failures_total{reason}`, `honeybee_alerts_open`; per output sink
+//! `honeybee_output_sent_total{sink}`, `honeybee_output_failures_total{sink}`,
+//! `honeybee_output_dead_total{sink}`, `honeybee_output_lag_events{sink}`,
+//! `honeybee_output_skipped_total{sink}`.
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -191,6 +194,7 @@ pub(super) async fn metrics(request: HttpRequest, state: web::Data<ApiState>) ->
         "gauge",
     );
     let _ = writeln!(out, "honeybee_alerts_open {}", counts.alerts_open);
+    output_series(&mut out, &state);
     header(
         &mut out,
         "honeybee_api_unauthorized_total",
@@ -205,6 +209,49 @@ pub(super) async fn metrics(request: HttpRequest, state: web::Data<ApiState>) ->
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)
+}
+
+/// The output sinks' series (sink names are `A-Z a-z 0-9 . _ -`: no label escaping needed).
+fn output_series(out: &mut String, state: &ApiState) {
+    type Pick = fn(&crate::outputs::SinkShared) -> u64;
+    let series: [(&str, &str, &str, Pick); 5] = [
+        (
+            "honeybee_output_sent_total",
+            "Items each output sink delivered.",
+            "counter",
+            |s| s.sent.load(Ordering::Relaxed),
+        ),
+        (
+            "honeybee_output_failures_total",
+            "Failed delivery attempts of each output sink (each retried).",
+            "counter",
+            |s| s.failures.load(Ordering::Relaxed),
+        ),
+        (
+            "honeybee_output_dead_total",
+            "Items each output sink's receiver refused for good (dead letters).",
+            "counter",
+            |s| s.dead.load(Ordering::Relaxed),
+        ),
+        (
+            "honeybee_output_lag_events",
+            "Events stored after each output sink's position.",
+            "gauge",
+            |s| s.lag.load(Ordering::Relaxed),
+        ),
+        (
+            "honeybee_output_skipped_total",
+            "Events pruned before each output sink sent them.",
+            "counter",
+            |s| s.skipped.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, help, kind, pick) in series {
+        header(out, name, help, kind);
+        for sink in state.outputs.sinks.iter() {
+            let _ = writeln!(out, "{name}{{sink=\"{}\"}} {}", sink.name, pick(sink));
+        }
+    }
 }
 
 /// A series' HELP and TYPE lines.

@@ -23,7 +23,7 @@ use actix_web::middleware::from_fn;
 
 use super::auth::{self, Tickets, Tokens};
 use super::error::{self, ApiError, Code};
-use super::{commands, events, fleet, health, metrics, stream};
+use super::{commands, events, fleet, health, intel, metrics, outputs, stream, taxii};
 use crate::net;
 
 /// What the handlers read.
@@ -53,6 +53,10 @@ pub struct ApiState {
     pub closing: tokio::sync::watch::Receiver<bool>,
     /// `pots.allowed_sources`, parsed.
     pub allowed_sources: Arc<honeybee_protocol::AllowedSources>,
+    /// The output sinks' status and counters.
+    pub outputs: crate::outputs::OutputsView,
+    /// `[intel]`: the rules of the threat-intel feeds.
+    pub intel: Arc<crate::config::outputs::IntelConfig>,
 }
 
 /// A running API server.
@@ -112,6 +116,7 @@ impl ApiServer {
                     vec![(Method::GET, web::to(openapi))],
                 ))
                 .service(api_routes())
+                .service(taxii::routes(web::scope("")))
                 .default_service(web::to(not_found))
         })
         .workers(1)
@@ -226,13 +231,26 @@ fn api_routes() -> actix_web::Scope<
         .service(resource("/stream", vec![(M::GET, web::to(stream::stream))]))
         .service(resource("/alerts", vec![(M::GET, web::to(fleet::alerts))]))
         .service(resource("/audit", vec![(M::GET, web::to(fleet::audit))]))
+        .service(resource("/outputs", vec![(M::GET, web::to(outputs::list))]))
+        .service(resource(
+            "/outputs/{name}/dead",
+            vec![(M::GET, web::to(outputs::dead))],
+        ))
+        .service(resource(
+            "/intel/blocklist",
+            vec![(M::GET, web::to(intel::blocklist))],
+        ))
+        .service(resource(
+            "/intel/stix",
+            vec![(M::GET, web::to(intel::stix_bundle))],
+        ))
         .default_service(web::to(not_found))
 }
 
 /// One path and the methods it serves. `HEAD` is served wherever `GET` is, by the same
 /// handler (actix-http sends the head without the body, RFC 9110 §9.3.2); any other method
 /// answers 405 `method_not_allowed` with an `Allow` header listing the methods served.
-fn resource(path: &str, routes: Vec<(Method, Route)>) -> Resource {
+pub(super) fn resource(path: &str, routes: Vec<(Method, Route)>) -> Resource {
     let mut allow: Vec<String> = Vec::new();
     let mut resource = web::resource(path);
     for (method, route) in routes {

@@ -143,7 +143,7 @@ pub(super) fn alert(alert: &Alert) -> Value {
 /// `{alert_id, type, state, node_id, node_id_str, node_name, pot_id, message, opened_at,
 /// cleared_at}`, with `null` for what does not apply (a Core alert has no node; an open one is
 /// not cleared).
-pub(super) fn alert_row(row: &AlertRow) -> Value {
+pub(crate) fn alert_row(row: &AlertRow) -> Value {
     json!({
         "alert_id": row.alert_id,
         "type": row.kind,

@@ -14,6 +14,7 @@ use super::Config;
 
 mod checks;
 mod keys;
+mod outputs;
 mod read;
 
 #[cfg(test)]
@@ -153,6 +154,13 @@ fn env_path(var: &str, problems: &mut Vec<Problem>) -> Option<String> {
     }
     let rest = var[ENV_PREFIX.len()..].to_ascii_lowercase();
     let (path, message) = match rest.split("__").collect::<Vec<_>>()[..] {
+        ["outputs", ..] => (
+            "outputs".to_owned(),
+            format!(
+                "[[outputs]] is a list of tables and cannot be set from the environment (from \
+                 {var}); secrets have *_file forms"
+            ),
+        ),
         [section, name] if !section.is_empty() && !name.is_empty() => {
             match (keys::is_section(section), keys::find(section, name)) {
                 (_, Some(_)) => return Some(format!("{section}.{name}")),
@@ -219,6 +227,9 @@ fn is_source_excerpt(line: &str) -> bool {
 /// are not tables.
 fn check_tree(root: &Map<String, Value>, problems: &mut Vec<Problem>) {
     for (section, value) in root {
+        if section == "outputs" {
+            continue; // an array of tables: `outputs.rs` checks each by its type
+        }
         if !keys::is_section(section) {
             problems.push(problem(section, "unknown section"));
             continue;

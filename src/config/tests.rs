@@ -106,6 +106,8 @@ fn defaults() -> Config {
         logging: LoggingConfig {
             level: "info".into(),
         },
+        outputs: Vec::new(),
+        intel: Default::default(),
     }
 }
 
@@ -667,3 +669,6 @@ fn conf_test_bad_toml_gives_bad_expected() {
 fn sources(urls: &[&str]) -> AllowedSources {
     AllowedSources::new(urls).unwrap()
 }
+
+#[path = "outputs_tests.rs"]
+mod outputs_tests;

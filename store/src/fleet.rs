@@ -225,4 +225,7 @@ pub(crate) enum FleetOp {
         alert_id: u64,
         at: SystemTime,
     },
+    OutputPosition(crate::output::OutputPosition),
+    DeadLetter(crate::output::DeadLetter),
+    AddIndicators(Vec<crate::output::Indicator>),
 }

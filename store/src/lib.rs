@@ -50,6 +50,7 @@ mod disk;
 mod error;
 mod event;
 mod fleet;
+mod output;
 mod query;
 mod read;
 mod schema;
@@ -64,10 +65,14 @@ pub use fleet::{
     AuditRow, CommandRow, Fleet, FleetNode, FleetPot, HISTORY_LOADED, IdentityRow, IdentityState,
     NodeEventRow, NodeRow, NodeStatusRow, OverrideRow, PotRow, TransitionRow,
 };
+pub use output::{
+    DEAD_LETTERS_KEPT, DeadKind, DeadLetter, INDICATORS_KEPT, Indicator, IndicatorKind,
+    Observation, Observations, OutputPosition,
+};
 pub use query::{
     Cursor, DEFAULT_LIMIT, EventPage, EventQuery, MAX_LIMIT, Stats, StatsQuery, TOP_N,
 };
-pub use read::Store;
+pub use read::{OBSERVATION_SCAN_LIMIT, Store};
 pub use schema::{DB_FILE, SCHEMA_VERSION};
 pub use writer::{
     COMMIT_SECONDS_BUCKETS, SUBSCRIBER_CAPACITY, StoreWriter, WriterHandle, WriterMetrics,

@@ -6,7 +6,10 @@
 mod alerts;
 mod events;
 mod fleet;
+mod outputs;
 mod stats;
+
+pub use outputs::OBSERVATION_SCAN_LIMIT;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -153,6 +156,58 @@ impl Store {
     /// The largest alert id ever stored (0 when none).
     pub fn last_alert_id(&self) -> Result<u64, StoreError> {
         self.read(alerts::last_id)
+    }
+
+    /// The newest alert change's `seq` (0 when none): where a follower that starts "now"
+    /// begins.
+    pub fn last_alert_seq(&self) -> Result<u64, StoreError> {
+        self.read(outputs::last_alert_seq)
+    }
+
+    /// Every output sink's stored position, by name.
+    pub fn output_positions(&self) -> Result<Vec<crate::output::OutputPosition>, StoreError> {
+        self.read(outputs::positions)
+    }
+
+    /// A sink's dead letters with `seq < before` (all when `None`), newest first, at most
+    /// `limit`; and how many it has in all.
+    pub fn dead_letters(
+        &self,
+        sink: &str,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<crate::output::DeadLetter>, u64), StoreError> {
+        self.read(|conn| outputs::dead_letters(conn, sink, before, limit))
+    }
+
+    /// At most `limit` threat-intel indicators after `seq` `after` (0 = from the start) added
+    /// after `added_after`, in the order they were added.
+    pub fn indicators(
+        &self,
+        after: u64,
+        added_after: Option<std::time::SystemTime>,
+        limit: usize,
+    ) -> Result<Vec<crate::output::Indicator>, StoreError> {
+        self.read(|conn| outputs::indicators(conn, after, added_after, limit))
+    }
+
+    /// When each of `values` was first seen, from the indicator index (`None` for a value it
+    /// does not hold yet).
+    pub fn indicators_first_seen(
+        &self,
+        values: &[(crate::output::IndicatorKind, String)],
+    ) -> Result<Vec<Option<std::time::SystemTime>>, StoreError> {
+        self.read(|conn| outputs::first_seen(conn, values))
+    }
+
+    /// Attacker addresses, download URLs and file hashes seen per pot in the events received
+    /// from `since` to `until` (the newest [`OBSERVATION_SCAN_LIMIT`] events of the range).
+    pub fn observations(
+        &self,
+        since: std::time::SystemTime,
+        until: std::time::SystemTime,
+    ) -> Result<crate::output::Observations, StoreError> {
+        self.read(|conn| outputs::observations(conn, since, until))
     }
 
     /// The pots operators hold stopped, by node and pot.

@@ -236,6 +236,36 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE pots ADD COLUMN supervision TEXT;
     ",
+    // 9: the outputs (`output.rs`): each sink's durable position, its dead letters (read newest
+    // first per sink), and the threat-intel indicators with their fixed `date_added` (TAXII
+    // pages by `seq`, which follows `date_added`; a value is one row, found by its key).
+    "
+    CREATE TABLE output_positions (
+        sink TEXT PRIMARY KEY,
+        last_event_id INTEGER NOT NULL,
+        last_alert_seq INTEGER NOT NULL,
+        skipped INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE output_dead (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sink TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        item_id INTEGER NOT NULL,
+        change_seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        status INTEGER,
+        error TEXT NOT NULL
+    );
+    CREATE INDEX output_dead_sink ON output_dead (sink, seq);
+    CREATE TABLE intel_indicators (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        date_added INTEGER NOT NULL,
+        UNIQUE (kind, value)
+    );
+    ",
 ];
 
 /// The schema version this build writes.

@@ -360,6 +360,30 @@ impl WriterHandle {
     pub fn clear_alert(&self, alert_id: u64, at: SystemTime) -> Result<(), StoreError> {
         self.fleet(FleetOp::ClearAlert { alert_id, at })
     }
+
+    /// Records an output sink's position (replacing the previous one).
+    pub fn set_output_position(
+        &self,
+        position: crate::output::OutputPosition,
+    ) -> Result<(), StoreError> {
+        self.fleet(FleetOp::OutputPosition(position))
+    }
+
+    /// Adds an item a receiver refused for good to its sink's dead-letter list.
+    pub fn dead_letter(&self, letter: crate::output::DeadLetter) -> Result<(), StoreError> {
+        self.fleet(FleetOp::DeadLetter(letter))
+    }
+
+    /// Adds threat-intel indicators not stored yet (a known value keeps its `date_added`).
+    pub fn add_indicators(
+        &self,
+        indicators: Vec<crate::output::Indicator>,
+    ) -> Result<(), StoreError> {
+        if indicators.is_empty() {
+            return Ok(());
+        }
+        self.fleet(FleetOp::AddIndicators(indicators))
+    }
 }
 
 /// Keeps a `Mutex` usable after a panic elsewhere (the data it guards stays consistent: every

@@ -6,6 +6,7 @@
 
 pub mod certs;
 pub mod http;
+pub mod receiver;
 pub mod served;
 pub mod totp;
 

@@ -50,7 +50,7 @@ use Kind::{Bool, Int, List, Secs, Str};
 /// Sections in the order of `Config` (and of `conf/default.toml`).
 pub(super) const SECTIONS: &[&str] = &[
     "server", "api", "tls", "auth", "protocol", "limits", "storage", "commands", "pots", "nodes",
-    "alerts", "fleet", "export", "logging",
+    "alerts", "fleet", "export", "logging", "intel", "outputs",
 ];
 
 /// Every key, grouped by section in `SECTIONS` order.
@@ -109,6 +109,8 @@ pub(super) const KEYS: &[Key] = &[
     key("fleet", "file", Str, Unset),
     key("export", "jsonl", Str, Unset),
     key("logging", "level", Str, S("info")),
+    key("intel", "allowlist", List, EmptyList),
+    key("intel", "include_private", Bool, B(false)),
 ];
 
 pub(super) fn is_section(name: &str) -> bool {
@@ -146,6 +148,17 @@ impl DefaultValue {
 /// Where a problem sorts: section order, then the section itself, its known keys in table
 /// order, its unknown keys; anything that is not a `section.key` of a known section last.
 pub(super) fn rank(path: &str) -> (usize, u8, usize, String) {
+    if let Some(rest) = path.strip_prefix("outputs[") {
+        // `outputs[N].key`: by table, then the key's name.
+        let index = rest.split(']').next().and_then(|n| n.parse().ok());
+        let s = SECTIONS.iter().position(|&known| known == "outputs");
+        return (
+            s.unwrap_or(SECTIONS.len()),
+            3,
+            index.unwrap_or(0),
+            path.to_owned(),
+        );
+    }
     let (section, name) = path.split_once('.').unwrap_or((path, ""));
     let Some(s) = SECTIONS.iter().position(|&known| known == section) else {
         return (SECTIONS.len(), 0, 0, path.to_owned());

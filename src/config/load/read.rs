@@ -69,6 +69,8 @@ pub(super) fn read(root: &Map<String, Value>, problems: &mut Vec<Problem>) -> Co
         logging: LoggingConfig {
             level: r.get("logging.level", String::new(), log_filter),
         },
+        outputs: super::outputs::read_outputs(root, r.problems),
+        intel: super::outputs::read_intel(root, r.problems),
     };
     r.across_keys(&config);
     config

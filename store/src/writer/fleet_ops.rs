@@ -1,7 +1,8 @@
-//! Applying a queued fleet change (nodes, ids, pots, histories, alerts) inside a batch
+//! Applying a queued fleet change (nodes, ids, pots, histories, alerts, outputs) inside a batch
 //! transaction.
 
 mod alerts;
+mod outputs;
 
 use rusqlite::{Connection, params};
 
@@ -205,6 +206,9 @@ pub(crate) fn apply(conn: &Connection, op: &FleetOp) -> rusqlite::Result<()> {
         }
         FleetOp::OpenAlert(alert) => alerts::open(conn, alert),
         FleetOp::ClearAlert { alert_id, at } => alerts::clear(conn, *alert_id, *at),
+        FleetOp::OutputPosition(p) => outputs::set_position(conn, p),
+        FleetOp::DeadLetter(d) => outputs::dead_letter(conn, d),
+        FleetOp::AddIndicators(rows) => outputs::add_indicators(conn, rows),
         FleetOp::DropOverride { node_id, pot_id } => {
             conn.prepare_cached(
                 "DELETE FROM desired_overrides WHERE node_id = ?1 AND pot_id = ?2",

@@ -8,6 +8,7 @@ mod common;
 mod events;
 mod fleet;
 mod identities;
+mod outputs;
 mod records;
 mod retention;
 mod schema;

@@ -157,7 +157,7 @@ fn a_store_from_before_downloads_and_alerts_is_migrated_in_place() {
     let (writer, _) = spawn(dir.path());
     writer.append(vec![event(1, at(0))]).unwrap();
     writer.shutdown().unwrap();
-    // Take the store back to schema version 5 (before migrations 6, 7 and 8).
+    // Take the store back to schema version 5 (before migrations 6 to 9).
     let db = dir.path().join(DB_FILE);
     Connection::open(&db)
         .unwrap()
@@ -168,6 +168,9 @@ fn a_store_from_before_downloads_and_alerts_is_migrated_in_place() {
              DROP TABLE alerts;
              ALTER TABLE nodes DROP COLUMN awaited;
              ALTER TABLE pots DROP COLUMN supervision;
+             DROP TABLE output_positions;
+             DROP TABLE output_dead;
+             DROP TABLE intel_indicators;
              PRAGMA user_version = 5;",
         )
         .unwrap();
@@ -190,6 +193,7 @@ fn a_store_from_before_downloads_and_alerts_is_migrated_in_place() {
     assert_eq!(events[1].download_url.as_deref(), Some("http://x/y"));
     assert!(store.alerts(10).unwrap().is_empty());
     assert_eq!(store.last_alert_id().unwrap(), 0);
+    assert!(store.output_positions().unwrap().is_empty());
     writer.shutdown().unwrap();
     let version: i64 = Connection::open(&db)
         .unwrap()
