@@ -283,21 +283,13 @@ async fn object(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
-    let answer = async {
-        check(&request, &state)?;
-        known_collection(&path.0)?;
-        let (object, added) = find(&state, &path.1).await?;
-        let page = Page {
-            objects: vec![(object.clone(), added)],
-            more: false,
-            next: 0,
-        };
-        Ok(with_date_headers(
-            &page,
-            &json!({"more": false, "objects": [object]}),
-        ))
-    };
-    finish(answer.await)
+    one_object(
+        request,
+        state,
+        path,
+        |object| json!({"more": false, "objects": [object]}),
+    )
+    .await
 }
 
 async fn versions(
@@ -305,19 +297,33 @@ async fn versions(
     state: web::Data<ApiState>,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
+    one_object(
+        request,
+        state,
+        path,
+        |object| json!({"more": false, "versions": [object.get("modified")]}),
+    )
+    .await
+}
+
+/// One object of the collection, answered as `envelope` makes of it.
+async fn one_object(
+    request: HttpRequest,
+    state: web::Data<ApiState>,
+    path: web::Path<(String, String)>,
+    envelope: impl FnOnce(&Value) -> Value,
+) -> HttpResponse {
     let answer = async {
         check(&request, &state)?;
         known_collection(&path.0)?;
         let (object, added) = find(&state, &path.1).await?;
+        let body = envelope(&object);
         let page = Page {
-            objects: vec![(object.clone(), added)],
+            objects: vec![(object, added)],
             more: false,
             next: 0,
         };
-        Ok(with_date_headers(
-            &page,
-            &json!({"more": false, "versions": [object.get("modified")]}),
-        ))
+        Ok(with_date_headers(&page, &body))
     };
     finish(answer.await)
 }

@@ -49,26 +49,7 @@ pub(super) async fn post(
     headers: &[(&'static str, String)],
     body: Vec<u8>,
 ) -> Result<Answer, String> {
-    let mut request = client.post(url);
-    for (name, value) in headers {
-        let value =
-            HeaderValue::from_str(value).map_err(|_| format!("header {name} is not valid"))?;
-        request = request.insert_header((HeaderName::from_static(name), value));
-    }
-    let mut response = request
-        .send_body(body)
-        .await
-        .map_err(|e| format!("POST {url}: {e}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .body()
-        .limit(BODY_LIMIT)
-        .await
-        .map_err(|e| format!("POST {url}: reading the answer: {e}"))?;
-    Ok(Answer {
-        status,
-        body: body.to_vec(),
-    })
+    send("POST", client.post(url), url, headers, body).await
 }
 
 /// PUTs a JSON `body` (the `_bulk` sink's index template).
@@ -78,7 +59,18 @@ pub(super) async fn put_json(
     headers: &[(&'static str, String)],
     body: Vec<u8>,
 ) -> Result<Answer, String> {
-    let mut request = client.put(url).content_type("application/json");
+    let request = client.put(url).content_type("application/json");
+    send("PUT", request, url, headers, body).await
+}
+
+/// Sends `request` with `headers` and `body`; the answer's status and (bounded) body.
+async fn send(
+    method: &str,
+    mut request: awc::ClientRequest,
+    url: &str,
+    headers: &[(&'static str, String)],
+    body: Vec<u8>,
+) -> Result<Answer, String> {
     for (name, value) in headers {
         let value =
             HeaderValue::from_str(value).map_err(|_| format!("header {name} is not valid"))?;
@@ -87,13 +79,13 @@ pub(super) async fn put_json(
     let mut response = request
         .send_body(body)
         .await
-        .map_err(|e| format!("PUT {url}: {e}"))?;
+        .map_err(|e| format!("{method} {url}: {e}"))?;
     let status = response.status().as_u16();
     let body = response
         .body()
         .limit(BODY_LIMIT)
         .await
-        .map_err(|e| format!("PUT {url}: reading the answer: {e}"))?;
+        .map_err(|e| format!("{method} {url}: reading the answer: {e}"))?;
     Ok(Answer {
         status,
         body: body.to_vec(),
