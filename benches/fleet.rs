@@ -13,20 +13,26 @@
 //! - **soak** — 10,000 nodes sending 5,000 events/s for a long while: memory growth, loss.
 //! - **outputs** — events/s stored with a syslog TCP sink and a HEC sink attached, and with a
 //!   dead sink, next to none; each sink's delivered events/s to its local receiver.
+//! - **fanin** — marginal Core CPU per event and RSS per sending node when 100, 1,000 and 10,000
+//!   nodes send 5,000 events/s in total (each against the same fleet idle), and a long soak
+//!   at 10,000 nodes × 0.5 events/s.
 //!
 //! How it measures: the Core's resident memory (`VmRSS`) and CPU time (utime + stime) from
 //! `/proc/<pid>`, its counters from `GET /metrics`, the simulator's from its report; the
 //! simulated fleets run on this process's threads, on the same cores as the Core.
 //!
 //! `cargo bench --bench fleet`. Environment: `HONEYBEE_BENCH_SECTIONS` (comma list of
-//! `held,ingest,rtt,register,restart,soak,outputs`; default all), `HONEYBEE_BENCH_HELD` (fleet sizes, default
-//! `1000,5000,10000,19000`), `HONEYBEE_BENCH_SOAK_SECS` (default 600). Arguments (cargo
-//! passes `--bench`) are ignored.
+//! `held,ingest,rtt,register,restart,soak,outputs,fanin`; default all), `HONEYBEE_BENCH_HELD`
+//! (fleet sizes, default `1000,5000,10000,19000`), `HONEYBEE_BENCH_SOAK_SECS` (default 600),
+//! `HONEYBEE_BENCH_FANIN_RUNS` (default 3), `HONEYBEE_BENCH_FANIN_SOAK_SECS` (default 1,800).
+//! Arguments (cargo passes `--bench`) are ignored.
 
 #![allow(unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "fleet/core_process.rs"]
 mod core_process;
+#[path = "fleet/fanin.rs"]
+mod fanin;
 #[path = "fleet/held.rs"]
 mod held;
 #[path = "fleet/http.rs"]
@@ -54,8 +60,8 @@ mod wire;
 
 use std::time::{Duration, Instant};
 
-const SECTIONS: [&str; 7] = [
-    "held", "ingest", "rtt", "register", "restart", "soak", "outputs",
+const SECTIONS: [&str; 8] = [
+    "held", "ingest", "rtt", "register", "restart", "soak", "outputs", "fanin",
 ];
 
 /// What to run, from the environment.
@@ -64,6 +70,17 @@ struct Plan {
     sections: Vec<String>,
     held: Vec<usize>,
     soak: Duration,
+    fanin_runs: usize,
+    fanin_soak: Duration,
+}
+
+/// A number from the environment variable `name`, or `default`.
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name).map_or(default, |s| {
+        s.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: {s:?} is not a number"))
+    })
 }
 
 impl Plan {
@@ -93,17 +110,15 @@ impl Plan {
             })
             .collect();
         held.sort_unstable();
-        let soak_secs: u64 = std::env::var("HONEYBEE_BENCH_SOAK_SECS")
-            .map(|s| {
-                s.trim()
-                    .parse()
-                    .unwrap_or_else(|_| panic!("HONEYBEE_BENCH_SOAK_SECS: {s:?} is not seconds"))
-            })
-            .unwrap_or(600);
+        let soak_secs = env_number("HONEYBEE_BENCH_SOAK_SECS", 600);
         Plan {
             sections,
             held,
             soak: Duration::from_secs(soak_secs.max(1)),
+            fanin_runs: env_number("HONEYBEE_BENCH_FANIN_RUNS", 3).max(1) as usize,
+            fanin_soak: Duration::from_secs(
+                env_number("HONEYBEE_BENCH_FANIN_SOAK_SECS", 1800).max(6),
+            ),
         }
     }
 
@@ -134,6 +149,7 @@ fn main() {
             "register" => register::run(),
             "restart" => restart::run(),
             "outputs" => outputs::run(),
+            "fanin" => fanin::run(plan.fanin_runs, plan.fanin_soak),
             _ => soak::run(plan.soak),
         });
         println!(

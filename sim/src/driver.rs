@@ -65,6 +65,16 @@ pub struct Shared {
     /// Events per second of each node that sends events (reconnect storms send none, so the
     /// others carry their share).
     pub per_node_rate: f64,
+    /// The share of that rate sent now (f64 bits; `Control::set_events_share`).
+    pub events_share: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Shared {
+    /// Events per second of each sending node right now.
+    pub fn node_rate_now(&self) -> f64 {
+        let share = f64::from_bits(self.events_share.load(std::sync::atomic::Ordering::Relaxed));
+        self.per_node_rate * share
+    }
 }
 
 /// One node's fixed settings.

@@ -4,6 +4,7 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
@@ -43,6 +44,8 @@ pub enum SimError {
 pub struct Control {
     stop: Arc<watch::Sender<bool>>,
     drops: Arc<watch::Sender<DropOrder>>,
+    /// The share of `--events-per-sec` the fleet sends now (1: all of it), as f64 bits.
+    events_share: Arc<AtomicU64>,
 }
 
 impl Default for Control {
@@ -56,6 +59,7 @@ impl Control {
         Control {
             stop: Arc::new(watch::channel(false).0),
             drops: Arc::new(watch::channel(DropOrder::default()).0),
+            events_share: Arc::new(AtomicU64::new(1.0_f64.to_bits())),
         }
     }
 
@@ -66,6 +70,13 @@ impl Control {
 
     pub fn is_stopped(&self) -> bool {
         *self.stop.borrow()
+    }
+
+    /// Sends `share` of the configured events rate from now on (0: none, 1: all of it): a
+    /// benchmark measures the same fleet idle, then at work.
+    pub fn set_events_share(&self, share: f64) {
+        self.events_share
+            .store(share.max(0.0).to_bits(), Ordering::Relaxed);
     }
 
     /// Nodes whose index is a multiple of `every` (1: all) drop their connections at once,
@@ -196,6 +207,7 @@ pub async fn run(prepared: Prepared, control: Control, stats: Arc<Stats>) -> Rep
         stats: Arc::clone(&stats),
         ids: ids.clone(),
         per_node_rate: config.events_per_sec / senders as f64,
+        events_share: Arc::clone(&control.events_share),
     });
     let mut nodes = JoinSet::new();
     for (index, (&node_id, misbehaviour)) in ids.iter().zip(misbehaviours).enumerate() {

@@ -260,7 +260,7 @@ impl SimNode {
     /// follows the clock (not the nominal tick), so late ticks do not lower the rate; it is
     /// capped so that a node held back by the Core does not burst afterwards.
     fn emit_events(&mut self, period: Duration, out: &mut Vec<u8>) {
-        let rate = self.shared.per_node_rate;
+        let rate = self.shared.node_rate_now();
         let now = Instant::now();
         let elapsed = now.duration_since(self.last_emit.unwrap_or(now));
         self.last_emit = Some(now);
