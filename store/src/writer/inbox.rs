@@ -13,6 +13,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use super::{Msg, lock};
+use crate::error::StoreError;
 
 #[derive(Debug, Default)]
 pub(crate) struct Inbox {
@@ -30,11 +31,11 @@ struct State {
 }
 
 impl Inbox {
-    /// Hands `msg` to the writer; gives it back when the writer has stopped.
-    pub(crate) fn send(&self, msg: Msg) -> Result<(), Msg> {
+    /// Hands `msg` to the writer; fails (dropping it) when the writer has stopped.
+    pub(crate) fn send(&self, msg: Msg) -> Result<(), StoreError> {
         let mut state = lock(&self.state);
         if state.closed {
-            return Err(msg);
+            return Err(StoreError::WriterStopped);
         }
         let routine = matches!(msg, Msg::Events(_) | Msg::Fleet(_));
         state.msgs.push(msg);
