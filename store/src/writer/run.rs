@@ -157,7 +157,8 @@ impl Writer {
                 return;
             }
             let full = self.queue.events() >= self.options.max_batch;
-            let due = self.batch_due().is_some_and(|due| now >= due);
+            // Statistics that are due go with the queued ops, which commit early for them.
+            let due = self.batch_due().is_some_and(|due| now >= due) || self.stats.due(now);
             if !(full || due) || self.commit_one().is_err() {
                 return;
             }
