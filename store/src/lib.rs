@@ -66,8 +66,8 @@ pub use fleet::{
     NodeEventRow, NodeRow, NodeStatusRow, OverrideRow, PotRow, TransitionRow,
 };
 pub use output::{
-    DEAD_LETTERS_KEPT, DeadKind, DeadLetter, INDICATORS_KEPT, Indicator, IndicatorKind,
-    Observation, Observations, OutputPosition,
+    DEAD_LETTERS_KEPT, DeadKind, DeadLetter, EventValues, INDICATORS_KEPT, Indicator,
+    IndicatorKind, Observation, Observations, OutputPosition,
 };
 pub use query::{
     Cursor, DEFAULT_LIMIT, EventPage, EventQuery, MAX_LIMIT, Stats, StatsQuery, TOP_N,

@@ -104,6 +104,17 @@ impl IndicatorKind {
     }
 }
 
+/// The columns of a stored event that can carry indicators: all the threat-intel indexer
+/// reads of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventValues {
+    pub id: u64,
+    pub received_at: SystemTime,
+    pub src_ip: Option<String>,
+    pub download_url: Option<String>,
+    pub sha256: Option<String>,
+}
+
 /// An attacker value first seen by a pot, kept for the TAXII collection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Indicator {

@@ -99,6 +99,17 @@ impl Store {
         self.read(|conn| events::query(conn, query))
     }
 
+    /// The indicator columns (`src_ip`, `download_url`, `sha256`) of at most `limit` events
+    /// after id `after`, in id order: what the threat-intel indexer reads instead of whole
+    /// events.
+    pub fn event_values(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::output::EventValues>, StoreError> {
+        self.read(|conn| outputs::event_values(conn, after, limit))
+    }
+
     /// Statistics over whole hours, from the aggregate tables (never a scan of `events`).
     pub fn stats(&self, query: &StatsQuery) -> Result<Stats, StoreError> {
         self.read(|conn| stats::query(conn, query))

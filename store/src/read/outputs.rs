@@ -10,7 +10,8 @@ use rusqlite::{Connection, Row, params};
 use crate::convert::{id_from_sql, time_from_micros, time_to_micros};
 use crate::error::StoreError;
 use crate::output::{
-    DeadKind, DeadLetter, Indicator, IndicatorKind, Observation, Observations, OutputPosition,
+    DeadKind, DeadLetter, EventValues, Indicator, IndicatorKind, Observation, Observations,
+    OutputPosition,
 };
 use crate::time_index;
 
@@ -186,4 +187,29 @@ pub(crate) fn first_seen(
         });
     }
     Ok(out)
+}
+
+/// The indicator columns of at most `limit` events after id `after`, in id order (a range of
+/// the primary key; the rest of each row is not read).
+pub(crate) fn event_values(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<EventValues>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, received_at, src_ip, download_url, sha256 FROM events
+         WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![after, limit], |r| {
+        Ok(EventValues {
+            id: id_from_sql(r.get(0)?),
+            received_at: time_from_micros(r.get(1)?),
+            src_ip: r.get(2)?,
+            download_url: r.get(3)?,
+            sha256: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -158,3 +158,39 @@ fn observations_count_each_value_per_pot_within_the_range() {
             .any(|o| o.kind == IndicatorKind::Url && o.value == "http://198.51.100.1/x.sh")
     );
 }
+
+#[test]
+fn event_values_are_the_indicator_columns_of_a_page_after_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, store) = spawn(dir.path());
+    let events: Vec<_> = (0..5)
+        .map(|i| {
+            let mut e = event(1, at(i));
+            e.download_url = (i == 3).then(|| "http://x/y".to_owned());
+            e
+        })
+        .collect();
+    writer.append(events.clone()).unwrap();
+    writer.flush().unwrap();
+    let page = store.event_values(1, 3).unwrap();
+    let got: Vec<_> = page
+        .iter()
+        .map(|v| {
+            (
+                v.id,
+                v.received_at,
+                v.src_ip.clone(),
+                v.download_url.clone(),
+            )
+        })
+        .collect();
+    let expected: Vec<_> = (2..=4u64)
+        .map(|id| {
+            let e = &events[id as usize - 1];
+            (id, e.received_at, e.src_ip.clone(), e.download_url.clone())
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(page[0].sha256, events[1].sha256);
+    assert!(store.event_values(5, 10).unwrap().is_empty());
+}
