@@ -59,21 +59,39 @@ pub(super) async fn stream(
         return Ok(response);
     }
     let matching = filters.checked()?;
+    let caller = auth::caller(&request)?;
+    open(&request, body, &state, matching, caller, true).await
+}
+
+/// Opens a stream for `caller` once its handshake has been checked: the route above, and the
+/// dashboard's own stream (`events: false` leaves stored events out, for pages that only
+/// follow the fleet).
+pub(crate) async fn open(
+    request: &HttpRequest,
+    body: web::Payload,
+    state: &ApiState,
+    matching: EventMatch,
+    caller: auth::Caller,
+    events: bool,
+) -> Result<HttpResponse, actix_web::Error> {
     let store = state.store.clone();
     let node_id = matching.node_id;
     let node_ids = web::block(move || ids_of(&store, node_id))
         .await
         .map_err(ApiError::from)??;
-    let caller = auth::caller(&request)?;
     let feed = state.feed.subscribe();
-    // The handshake was checked above; actix-ws checks the same rules.
+    // The handshake was checked by the caller; actix-ws checks the same rules.
     let (response, session, messages) =
-        actix_ws::handle(&request, body).map_err(|e| ApiError::invalid(e.to_string()))?;
+        actix_ws::handle(request, body).map_err(|e| ApiError::invalid(e.to_string()))?;
     actix_rt::spawn(serve(Client {
         session,
         messages,
         feed,
-        filter: Filter { matching, node_ids },
+        filter: Filter {
+            matching,
+            node_ids,
+            events,
+        },
         caller,
         tokens: state.tokens.clone(),
         closing: state.closing.clone(),
@@ -84,6 +102,8 @@ pub(super) async fn stream(
 struct Filter {
     matching: EventMatch,
     node_ids: Vec<NodeId>,
+    /// Whether stored events are streamed (the fleet's changes always are).
+    events: bool,
 }
 
 impl Filter {
@@ -107,6 +127,7 @@ impl Filter {
             value.to_string()
         };
         match change {
+            Change::Events(_) if !self.events => Vec::new(),
             Change::Events(commit) => commit
                 .events
                 .iter()

@@ -1,0 +1,3 @@
+//! The dashboard benchmark (written below).
+
+fn main() {}
