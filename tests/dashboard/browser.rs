@@ -1,0 +1,185 @@
+//! One headless Chromium for every test of this binary: chromedriver is started once, on a free
+//! port of 127.0.0.1, under a small shell watchdog that ends it and the browser (their process
+//! group) within a second or two of this test process exiting. Tests take turns on it (a mutex) and
+//! run their browser steps on one shared tokio runtime, where the WebDriver connection lives.
+//!
+//! Without `/usr/bin/chromium` or `/usr/bin/chromedriver` a test prints a NOTICE naming itself
+//! and passes — unless `CI=true`, where it fails.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+pub(crate) struct Browser {
+    runtime: tokio::runtime::Runtime,
+    pub(crate) client: Client,
+}
+
+static BROWSER: OnceLock<Mutex<Browser>> = OnceLock::new();
+
+/// The shared browser, for the test `test` — or `None` (with a NOTICE) when this machine has
+/// no Chromium; under `CI=true` that fails the test instead.
+pub(crate) fn browser(test: &str) -> Option<MutexGuard<'static, Browser>> {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but {CHROMIUM} or {CHROMEDRIVER} is missing (needed by {test})"
+        );
+        eprintln!(
+            "NOTICE: skipped dashboard test `{test}`: it needs {CHROMIUM} and {CHROMEDRIVER} \
+             (Debian packages chromium and chromium-driver)."
+        );
+        return None;
+    }
+    let browser = BROWSER.get_or_init(|| Mutex::new(Browser::start()));
+    Some(browser.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Browser {
+    fn start() -> Browser {
+        let port = free_port();
+        let profile = std::env::temp_dir().join(format!("hb-dashboard-chromium-{port}"));
+        // The watchdog: chromedriver in a session (and process group) of its own, which it
+        // shares with the browsers it starts; the whole group ends when this process is gone.
+        let script = format!(
+            "setsid {CHROMEDRIVER} --port={port} --allowed-ips=127.0.0.1 >/dev/null 2>&1 & \
+             d=$!; while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             /bin/kill -TERM -- -$d 2>/dev/null; sleep 2; /bin/kill -KILL -- -$d 2>/dev/null; \
+             rm -rf '{profile}'",
+            pid = std::process::id(),
+            profile = profile.display(),
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--window-size=1280,800",
+                    "--no-first-run", "--disable-extensions",
+                    "--disable-background-networking", "--disable-sync",
+                    "--disable-component-update", "--disable-default-apps",
+                    format!("--user-data-dir={}", profile.display())],
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = runtime.block_on(async {
+            loop {
+                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                match ClientBuilder::new(connector)
+                    .capabilities(capabilities.clone())
+                    .connect(&url)
+                    .await
+                {
+                    Ok(client) => break client,
+                    Err(e) => {
+                        assert!(Instant::now() < deadline, "chromedriver did not start: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+        Browser { runtime, client }
+    }
+
+    /// Runs browser steps to their end.
+    pub(crate) fn run<F: Future>(&self, steps: F) -> F::Output {
+        self.runtime.block_on(steps)
+    }
+}
+
+/// Waits up to `within` for an element matching `css`.
+pub(crate) async fn find(c: &Client, css: &str, within: Duration) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(within)
+        .every(Duration::from_millis(50))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} within {within:?}: {e}"))
+}
+
+/// Whether an element matching `css` is on the page now.
+pub(crate) async fn present(c: &Client, css: &str) -> bool {
+    !c.find_all(Locator::Css(css)).await.unwrap().is_empty()
+}
+
+/// The page's text.
+pub(crate) async fn page_text(c: &Client) -> String {
+    c.find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Polls the page's text until it contains `needle` (deadline `within`).
+pub(crate) async fn wait_text(c: &Client, needle: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let text = page_text(c).await;
+        if text.contains(needle) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{needle:?} did not appear within {within:?}; the page says:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs `script` in the page and returns its value.
+pub(crate) async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.unwrap()
+}
+
+/// Writes a screenshot of the page to `target/screenshots/<name>.png`.
+pub(crate) async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+}
+
+/// Polls `script` (returning a boolean) in the page until it is true (deadline `within`).
+pub(crate) async fn wait_js(c: &Client, script: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while js(c, script).await != Value::Bool(true) {
+        assert!(
+            Instant::now() < deadline,
+            "not true within {within:?}: {script}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
