@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::served::{BIN, Served};
 use common::{FakeNode, stored_sequence};
-use honeybee_store::Store;
+use honeybee_store::{EventQuery, StatsQuery, Store, StoreWriter, WriterOptions};
 use serde_json::json;
 
 fn event_frame(node_id: u64, n: u64) -> String {
@@ -112,6 +112,24 @@ fn kill_9_loses_nothing_older_than_one_commit_interval() {
         "{} stored, but {sent_before} were sent more than {margin:?} before the kill",
         stored.len()
     );
+    // The statistics and the node's last event the writer held in memory when it was killed
+    // are counted again from the events when the store is next opened for writing.
+    drop(store);
+    let (writer, store) =
+        StoreWriter::spawn(&dir.path().join("data"), WriterOptions::default()).unwrap();
+    writer.flush_stats().unwrap();
+    let stats = store.stats(&StatsQuery::default()).unwrap();
+    assert_eq!(stats.total_events, stored.len() as u64);
+    assert_eq!(stats.by_node, [(7002, stored.len() as u64)].into());
+    let last = store.last_events(&[7002]).unwrap()[&7002];
+    let since = |at| {
+        let query = EventQuery {
+            since: Some(at),
+            ..EventQuery::default()
+        };
+        store.events(&query).unwrap().events.len()
+    };
+    assert!(since(last) > 0 && since(last + Duration::from_micros(1)) == 0);
 }
 
 #[test]

@@ -166,7 +166,11 @@ pub(super) async fn stats(
         .transpose()?;
     let node_id = filters.node_id.as_deref().map(parse_node_id).transpose()?;
     let store = state.store.clone();
+    let writer = state.writer.clone();
     let stats = web::block(move || {
+        // The writer keeps counts for up to two seconds before writing them: a caller sees
+        // every event stored before its request.
+        writer.flush_stats()?;
         let query = StatsQuery {
             since,
             until,

@@ -12,8 +12,10 @@ mod stats;
 
 pub use outputs::OBSERVATION_SCAN_LIMIT;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use honeybee_protocol::NodeId;
 use rusqlite::Connection;
@@ -271,6 +273,13 @@ impl Store {
             ids.sort_unstable();
             Ok(ids)
         })
+    }
+
+    /// The time of each given node's newest stored event (nodes with none are left out). Kept
+    /// on the node's record by the writer, with the statistics: up to two seconds late unless
+    /// `WriterHandle::flush_stats` was called. One seek per node; events are not read.
+    pub fn last_events(&self, nodes: &[NodeId]) -> Result<HashMap<NodeId, SystemTime>, StoreError> {
+        self.read(|conn| fleet::last_events(conn, nodes))
     }
 
     /// Events stored now. O(1): ids are contiguous (retention deletes only a prefix).

@@ -266,6 +266,17 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (kind, value)
     );
     ",
+    // 10: each node's newest event time, kept by the writer with the statistics (deferred:
+    // `meta.stats_through_id` says how far they go); filled in from the events stored so far.
+    "
+    ALTER TABLE nodes ADD COLUMN last_event_at INTEGER;
+    UPDATE nodes SET last_event_at = (
+        SELECT max(received_at) FROM events WHERE id IN (
+            SELECT (SELECT max(id) FROM events x WHERE x.node_id = a.alias_id)
+            FROM node_ids a WHERE a.node_id = nodes.node_id
+            UNION ALL
+            SELECT max(id) FROM events x WHERE x.node_id = nodes.node_id));
+    ",
 ];
 
 /// The schema version this build writes.

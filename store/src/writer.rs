@@ -7,8 +7,9 @@
 //!  WriterHandle::append ──┐  mpsc (unbounded,  ┌──────────────────────────────────────────┐
 //!  WriterHandle::upsert_* ┼─ never blocks) ──► │ queue ─► batch (≤ max_batch events, or   │
 //!  WriterHandle::flush ───┘                    │   the oldest waited commit_interval)     │
-//!        backlog: AtomicU64 ◄── −n per commit ─│ ─► one transaction: events + aggregates  │
-//!                                              │    + fleet rows, in arrival order        │
+//!        backlog: AtomicU64 ◄── −n per commit ─│ ─► one transaction: events + fleet rows, │
+//!                                              │    in arrival order (+ statistics, when  │
+//!                                              │    due: see `aggregate`)                 │
 //!  subscribe() ◄─ sync_channel, try_send ──────│ ─► publish Arc<Committed>                │
 //!                                              │ ─► retention chunk (≤ 5,000 rows / tx)   │
 //!                                              └──────────────────────────────────────────┘
@@ -87,6 +88,7 @@ pub(crate) enum Msg {
     Fleet(FleetOp),
     Receipt(Receipt),
     Flush(SyncSender<Result<(), StoreError>>),
+    FlushStats(SyncSender<Result<(), StoreError>>),
     Shutdown,
 }
 
@@ -214,9 +216,24 @@ impl WriterHandle {
     /// Blocks until everything queued before this call is committed (or a commit failed: the
     /// error is returned and the data stays queued for a retry).
     pub fn flush(&self) -> Result<(), StoreError> {
+        self.ask(Msg::Flush)
+    }
+
+    /// [`WriterHandle::flush`], then writes the statistics and each node's last event time
+    /// counted so far (the writer keeps them in memory for up to two seconds): afterwards
+    /// [`Store::stats`] and [`Store::last_events`] count everything appended before the call.
+    pub fn flush_stats(&self) -> Result<(), StoreError> {
+        self.ask(Msg::FlushStats)
+    }
+
+    /// Sends the writer a request and waits for its answer.
+    fn ask(
+        &self,
+        request: impl FnOnce(SyncSender<Result<(), StoreError>>) -> Msg,
+    ) -> Result<(), StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.tx
-            .send(Msg::Flush(reply))
+            .send(request(reply))
             .map_err(|_| StoreError::WriterStopped)?;
         answer.recv().map_err(|_| StoreError::WriterStopped)?
     }

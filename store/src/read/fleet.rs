@@ -3,7 +3,8 @@
 //! written, so they are read whole; pot transitions are read per pot through
 //! `pot_transitions_pot (node_id, pot_id, seq)`, newest [`HISTORY_LOADED`] first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
 
 use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus, NodeType, PotStatus, SecretString};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -25,6 +26,24 @@ fn node_status(s: &str) -> Result<NodeStatus, StoreError> {
 
 fn pot_status(s: &str) -> Result<PotStatus, StoreError> {
     PotStatus::from_wire(s).ok_or_else(|| bad("pot status", s))
+}
+
+/// The newest event time of each of `nodes` that has one.
+pub(crate) fn last_events(
+    conn: &Connection,
+    nodes: &[NodeId],
+) -> Result<HashMap<NodeId, SystemTime>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT last_event_at FROM nodes WHERE node_id = ?1 AND last_event_at IS NOT NULL",
+    )?;
+    let mut found = HashMap::with_capacity(nodes.len());
+    for &node in nodes {
+        let at: Option<i64> = stmt.query_row([id_to_sql(node)], |r| r.get(0)).optional()?;
+        if let Some(at) = at {
+            found.insert(node, time_from_micros(at));
+        }
+    }
+    Ok(found)
 }
 
 pub(crate) fn load(conn: &Connection) -> Result<Fleet, StoreError> {

@@ -1,13 +1,13 @@
 //! One batch, one transaction: events inserted with a cached prepared statement (ids assigned
-//! here, in order), their statistics, the fleet changes queued among them, and the writer's
-//! position, all committed together or not at all.
+//! here, in order), the fleet changes queued among them, the writer's position and, when due,
+//! the statistics counted since they were last written, all committed together or not at all.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::aggregate::Aggregates;
 use super::fleet_ops;
 use super::queue::{Batch, Op};
-use crate::convert::{hour_of_micros, id_to_sql, time_to_micros};
+use crate::convert::{id_to_sql, time_to_micros};
 
 const INSERT_EVENT: &str = "INSERT INTO events (id, received_at, node_id, node_name, pot_id,
          pot_type, event_type, timestamp, timestamp_source, src_ip, username, password, command,
@@ -47,18 +47,19 @@ pub(crate) fn load_position(conn: &Connection) -> rusqlite::Result<Position> {
     })
 }
 
-/// Writes `batch` in one transaction starting at `pos`. Returns the new position and the
-/// `received_at` (unix µs) each event was stored with, in order. On error nothing is stored.
+/// Writes `batch` in one transaction starting at `pos`, with `stats` (counts of earlier
+/// batches) when given. Returns the new position and the `received_at` (unix µs) each event
+/// was stored with, in order. On error nothing is stored.
 pub(crate) fn write_batch(
     conn: &Connection,
     pos: Position,
     batch: &Batch,
+    stats: Option<&Aggregates>,
 ) -> rusqlite::Result<(Position, Vec<i64>)> {
     let tx = conn.unchecked_transaction()?;
     let mut p = pos;
     let mut received = Vec::with_capacity(batch.events);
     {
-        let mut aggregates = Aggregates::default();
         let mut insert = tx.prepare_cached(INSERT_EVENT)?;
         for (_, op) in &batch.ops {
             let events = match op {
@@ -90,13 +91,14 @@ pub(crate) fn write_batch(
                     e.sha256,
                     e.data,
                 ])?;
-                aggregates.add(hour_of_micros(at), e);
                 received.push(at);
                 p.next_id += 1;
                 p.last_received_at = at;
             }
         }
-        aggregates.write(&tx)?;
+        if let Some(stats) = stats {
+            stats.write(&tx)?;
+        }
         if p != pos {
             let mut save = tx.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)

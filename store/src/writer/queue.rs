@@ -172,6 +172,14 @@ impl Batch {
         receipts
     }
 
+    /// The batch's events, in order.
+    pub(crate) fn events(&self) -> impl Iterator<Item = &NewEvent> {
+        self.ops.iter().flat_map(|(_, op)| match op {
+            Op::Events(v) => v.as_slice(),
+            Op::Fleet(_) | Op::Receipt(_) => &[],
+        })
+    }
+
     pub(crate) fn into_events(self) -> impl Iterator<Item = NewEvent> {
         self.ops.into_iter().flat_map(|(_, op)| match op {
             Op::Events(v) => v,

@@ -1,6 +1,7 @@
 //! The writer thread's loop: receive, batch, commit when a batch is full or its oldest op has
-//! waited `commit_interval`, publish, prune. A failed commit keeps its batch queued and is
-//! retried with backoff (the backlog grows, which is what upstream backpressure watches).
+//! waited `commit_interval`, count the batch's statistics, publish, prune; write the counted
+//! statistics when due. A failed commit keeps its batch queued and is retried with backoff (the
+//! backlog grows, which is what upstream backpressure watches).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use super::aggregate::Aggregates;
 use super::checkpoint::{self, Checkpointer};
 use super::commit::{self, Position};
 use super::metrics::Shared;
@@ -44,6 +46,8 @@ pub(crate) struct Writer {
     shared: Arc<Shared>,
     queue: Queue,
     pos: Position,
+    /// Statistics and last events counted from committed batches, not yet in their tables.
+    stats: Aggregates,
     retention: Retention,
     /// Events committed since pruning last caught up: pruning may delete as many while busy.
     prune_credit: i64,
@@ -65,6 +69,7 @@ impl Writer {
         shared: Arc<Shared>,
     ) -> Result<Self, StoreError> {
         let pos = commit::load_position(&conn)?;
+        let stats = Aggregates::recount(&conn)?;
         let checkpointer = Checkpointer::spawn(db)?;
         let retention = Retention::new(options.retention_days, options.max_events);
         Ok(Writer {
@@ -80,6 +85,7 @@ impl Writer {
             shared,
             queue: Queue::default(),
             pos,
+            stats,
             retention,
             prune_credit: 0,
             retry_at: None,
@@ -105,6 +111,9 @@ impl Writer {
                 Ok(Msg::Flush(reply)) => {
                     let _ = reply.send(self.commit_all());
                 }
+                Ok(Msg::FlushStats(reply)) => {
+                    let _ = reply.send(self.commit_all().and_then(|()| self.write_stats()));
+                }
                 Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => return self.finish(),
                 Err(RecvTimeoutError::Timeout) => {}
             }
@@ -126,6 +135,10 @@ impl Writer {
         if let Some(refresh) = self.retention.next_refresh() {
             wake = Some(wake.map_or(refresh, |w| w.min(refresh)));
         }
+        if let Some(stats) = self.stats.due_at() {
+            let stats = self.retry_at.map_or(stats, |retry| retry.max(stats));
+            wake = Some(wake.map_or(stats, |w| w.min(stats)));
+        }
         wake.map(|w| w.saturating_duration_since(now))
     }
 
@@ -140,6 +153,11 @@ impl Writer {
             if !(full || due) || self.commit_one().is_err() {
                 return;
             }
+        }
+        // Nothing queued to carry the statistics: they go in a transaction of their own.
+        let now = Instant::now();
+        if self.stats.due(now) && self.retry_at.is_none_or(|retry| now >= retry) {
+            let _ = self.write_stats();
         }
     }
 
@@ -168,10 +186,18 @@ impl Writer {
     fn commit_one(&mut self) -> Result<(), StoreError> {
         let mut batch = self.queue.take_batch(self.options.max_batch);
         let started = Instant::now();
-        match commit::write_batch(&self.conn, self.pos, &batch) {
+        let stats = self.stats.due(started).then_some(&self.stats);
+        let with_stats = stats.is_some();
+        match commit::write_batch(&self.conn, self.pos, &batch, stats) {
             Ok((pos, received)) => {
                 let first_id = self.pos.next_id;
                 self.pos = pos;
+                if with_stats {
+                    self.stats.clear();
+                }
+                for ((event, &at), id) in batch.events().zip(&received).zip(first_id..) {
+                    self.stats.add(id, at, event);
+                }
                 let n = batch.events as u64;
                 self.backlog.fetch_sub(n, Ordering::Relaxed);
                 self.shared.committed(n, started.elapsed());
@@ -189,19 +215,44 @@ impl Writer {
             }
             Err(e) => {
                 self.queue.put_back(batch);
-                let message = e.to_string();
-                self.shared.failed(message.clone());
-                self.retry_at = Some(Instant::now() + self.backoff);
-                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                if self.should_log() {
-                    log::error!(
-                        "Store commit failed ({message}); {} events queued, retrying.",
-                        self.queue.events()
-                    );
-                }
-                Err(StoreError::Commit(message))
+                Err(self.failed(&e))
             }
         }
+    }
+
+    /// Writes the statistics counted so far in a transaction of their own.
+    fn write_stats(&mut self) -> Result<(), StoreError> {
+        if self.stats.is_empty() {
+            return Ok(());
+        }
+        let written = self.conn.unchecked_transaction().and_then(|tx| {
+            self.stats.write(&tx)?;
+            tx.commit()
+        });
+        match written {
+            Ok(()) => {
+                self.stats.clear();
+                self.retry_at = None;
+                self.backoff = FIRST_BACKOFF;
+                Ok(())
+            }
+            Err(e) => Err(self.failed(&e)),
+        }
+    }
+
+    /// Records a failed transaction: shown by metrics and `/ready`, retried after a backoff.
+    fn failed(&mut self, e: &rusqlite::Error) -> StoreError {
+        let message = e.to_string();
+        self.shared.failed(message.clone());
+        self.retry_at = Some(Instant::now() + self.backoff);
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        if self.should_log() {
+            log::error!(
+                "Store commit failed ({message}); {} events queued, retrying.",
+                self.queue.events()
+            );
+        }
+        StoreError::Commit(message)
     }
 
     fn publish(&self, batch: Batch, first_id: i64, received: &[i64]) {
@@ -290,16 +341,19 @@ impl Writer {
                 Msg::Flush(reply) => {
                     let _ = reply.send(self.commit_all());
                 }
+                Msg::FlushStats(reply) => {
+                    let _ = reply.send(self.commit_all().and_then(|()| self.write_stats()));
+                }
                 Msg::Shutdown => {}
             }
         }
-        let mut result = self.commit_all();
+        let mut result = self.commit_all().and_then(|()| self.write_stats());
         for _ in 1..SHUTDOWN_ATTEMPTS {
             if result.is_ok() {
                 break;
             }
             std::thread::sleep(self.backoff);
-            result = self.commit_all();
+            result = self.commit_all().and_then(|()| self.write_stats());
         }
         self.checkpointer.stop();
         // Leave a small WAL behind, but never wait long for a reader (a backup) to do so.

@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use honeybee_protocol::{NodeStatus, NodeType};
 use honeybee_store::{
-    EventPage, EventQuery, NewEvent, Store, StoreWriter, StoredEvent, TimestampSource,
+    EventPage, EventQuery, NewEvent, NodeRow, Store, StoreWriter, StoredEvent, TimestampSource,
     WriterOptions,
 };
 
@@ -18,6 +19,23 @@ pub fn t0() -> SystemTime {
 
 pub fn at(seconds: u64) -> SystemTime {
     t0() + Duration::from_secs(seconds)
+}
+
+/// A registered node's record.
+pub fn node(id: u64, name: &str) -> NodeRow {
+    NodeRow {
+        node_id: id,
+        node_name: name.into(),
+        node_type: NodeType::Full,
+        address: "192.0.2.10".into(),
+        port: 8080,
+        status: NodeStatus::Running,
+        protocol_version: 2,
+        remote_addr: Some("192.0.2.10:51234".into()),
+        last_seen: at(100) + Duration::from_micros(7),
+        registered_at: at(1),
+        awaited: true,
+    }
 }
 
 /// A fully populated event.

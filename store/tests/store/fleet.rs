@@ -1,30 +1,12 @@
 //! Fleet records survive a restart: nodes with all their ids, pots, histories.
 
-use std::time::Duration;
-
 use honeybee_protocol::{NodeEventKind, NodeStatus, NodeType, PotStatus};
 use honeybee_store::{
     Fleet, FleetNode, FleetPot, HISTORY_LOADED, NodeEventRow, NodeRow, NodeStatusRow, PotRow,
     TransitionRow,
 };
 
-use crate::common::{BIG_ID, at, spawn};
-
-fn node(id: u64, name: &str) -> NodeRow {
-    NodeRow {
-        node_id: id,
-        node_name: name.into(),
-        node_type: NodeType::Full,
-        address: "192.0.2.10".into(),
-        port: 8080,
-        status: NodeStatus::Running,
-        protocol_version: 2,
-        remote_addr: Some("192.0.2.10:51234".into()),
-        last_seen: at(100) + Duration::from_micros(7),
-        registered_at: at(1),
-        awaited: true,
-    }
-}
+use crate::common::{BIG_ID, at, node, spawn};
 
 fn pot(node_id: u64, pot_id: &str, status: PotStatus) -> PotRow {
     PotRow {

@@ -24,7 +24,7 @@ fn keeps_the_newest_max_events_and_never_reuses_ids() {
             )
             .unwrap();
     }
-    writer.flush().unwrap();
+    writer.flush_stats().unwrap();
     assert!(wait_until(Duration::from_secs(20), || store
         .event_count()
         .unwrap()
@@ -46,7 +46,7 @@ fn keeps_the_newest_max_events_and_never_reuses_ids() {
     writer
         .append(vec![event(1, now + Duration::from_secs(60))])
         .unwrap();
-    writer.flush().unwrap();
+    writer.flush_stats().unwrap();
     assert_eq!(store.last_event_id().unwrap(), Some(12_001));
 }
 

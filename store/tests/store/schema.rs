@@ -2,10 +2,12 @@
 
 use std::fs;
 
-use honeybee_store::{DB_FILE, EventQuery, SCHEMA_VERSION, Store, StoreError, StoreWriter};
+use honeybee_store::{
+    DB_FILE, EventQuery, SCHEMA_VERSION, StatsQuery, Store, StoreError, StoreWriter,
+};
 use rusqlite::Connection;
 
-use crate::common::{at, event, fast_options, spawn};
+use crate::common::{at, event, fast_options, node, spawn};
 
 #[test]
 fn migrates_an_empty_directory_to_the_current_schema() {
@@ -155,9 +157,10 @@ fn a_newer_schema_is_refused() {
 fn a_store_from_before_downloads_and_alerts_is_migrated_in_place() {
     let dir = tempfile::tempdir().unwrap();
     let (writer, _) = spawn(dir.path());
+    writer.upsert_node(node(1, "bee")).unwrap();
     writer.append(vec![event(1, at(0))]).unwrap();
     writer.shutdown().unwrap();
-    // Take the store back to schema version 5 (before migrations 6 to 9).
+    // Take the store back to schema version 5 (before migrations 6 to 10).
     let db = dir.path().join(DB_FILE);
     Connection::open(&db)
         .unwrap()
@@ -171,6 +174,8 @@ fn a_store_from_before_downloads_and_alerts_is_migrated_in_place() {
              DROP TABLE output_positions;
              DROP TABLE output_dead;
              DROP TABLE intel_indicators;
+             ALTER TABLE nodes DROP COLUMN last_event_at;
+             DELETE FROM meta WHERE key = 'stats_through_id';
              PRAGMA user_version = 5;",
         )
         .unwrap();
@@ -194,6 +199,11 @@ fn a_store_from_before_downloads_and_alerts_is_migrated_in_place() {
     assert!(store.alerts(10).unwrap().is_empty());
     assert_eq!(store.last_alert_id().unwrap(), 0);
     assert!(store.output_positions().unwrap().is_empty());
+    // The node's last event found among the events stored before; the statistics, which
+    // counted every event then, not counted again.
+    writer.flush_stats().unwrap();
+    assert_eq!(store.last_events(&[1]).unwrap(), [(1, at(0))].into());
+    assert_eq!(store.stats(&StatsQuery::default()).unwrap().total_events, 2);
     writer.shutdown().unwrap();
     let version: i64 = Connection::open(&db)
         .unwrap()

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use honeybee_store::{NewEvent, Stats, StatsQuery};
 
-use crate::common::{BIG_ID, at, event, spawn, t0};
+use crate::common::{BIG_ID, at, event, node, spawn, t0};
 
 /// ~3,000 events over 5 hours, 4 nodes, with repeated and missing values.
 fn sample() -> Vec<NewEvent> {
@@ -88,10 +88,12 @@ fn stats_equal_a_brute_force_count() {
     let dir = tempfile::tempdir().unwrap();
     let (writer, store) = spawn(dir.path());
     let events = sample();
+    // Twelve commits whose counts the writer merges in memory, written once.
     for chunk in events.chunks(250) {
         writer.append(chunk.to_vec()).unwrap();
         writer.flush().unwrap();
     }
+    writer.flush_stats().unwrap();
     let hours = |from: u64, to: u64| {
         let (lo, hi) = (
             t0() + std::time::Duration::from_secs(from * 3600),
@@ -162,4 +164,26 @@ fn stats_equal_a_brute_force_count() {
     let all = brute_force(&events);
     assert!(all.per_hour.len() >= 5);
     assert!(all.top_downloads.len() >= 5 && all.top_sha256.len() >= 5);
+}
+
+#[test]
+fn a_nodes_last_event_is_on_its_record_whichever_of_its_ids_sent_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, store) = spawn(dir.path());
+    for id in [3, 17] {
+        writer.upsert_node(node(id, "bee")).unwrap();
+    }
+    writer.link_node_id(3, 30).unwrap();
+    writer
+        .append(vec![event(3, at(10)), event(17, at(20))])
+        .unwrap();
+    writer.flush().unwrap();
+    writer.append(vec![event(30, at(50))]).unwrap();
+    writer.flush_stats().unwrap();
+    let expected = [(3, at(50)), (17, at(20))].into();
+    assert_eq!(store.last_events(&[3, 17, 99]).unwrap(), expected);
+    // Kept across a restart.
+    writer.shutdown().unwrap();
+    let (_writer, store) = spawn(dir.path());
+    assert_eq!(store.last_events(&[3, 17, 99]).unwrap(), expected);
 }
