@@ -21,7 +21,6 @@ mod node;
 mod pages;
 mod rate;
 mod session;
-mod shim;
 mod signin;
 
 use actix_web::http::Method;

@@ -90,8 +90,10 @@ pub(super) async fn page(
     let node_id = given(&query.node_id).map(parse_node_id).transpose()?;
     let week = given(&query.range) == Some("7d");
     let span = Duration::from_secs(if week { 7 * 86_400 } else { 86_400 });
-    let store = state.store.clone();
+    let (writer, store) = (state.writer.clone(), state.store.clone());
     let stats = web::block(move || {
+        // As `GET /api/v1/stats`: the counts the writer still holds are written first.
+        writer.flush_stats()?;
         let query = StatsQuery {
             since: Some(SystemTime::now() - span),
             until: None,
@@ -162,8 +164,10 @@ pub(super) async fn chart(
     let _viewer = viewer(&request, &state)?;
     let node_id = given(&query.node_id).map(parse_node_id).transpose()?;
     let now = SystemTime::now();
-    let store = state.store.clone();
+    let (writer, store) = (state.writer.clone(), state.store.clone());
     let stats = web::block(move || {
+        // As `GET /api/v1/stats`: the counts the writer still holds are written first.
+        writer.flush_stats()?;
         let query = StatsQuery {
             since: Some(now - Duration::from_secs(7 * 86_400)),
             until: None,

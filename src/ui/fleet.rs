@@ -16,8 +16,6 @@ use serde::Deserialize;
 
 use super::format::{When, group, shown, when};
 use super::session::Viewer;
-#[allow(unused_imports)]
-use super::shim::LastEvents as _;
 use super::{Nav, UiError, UiResult, render, signin, viewer};
 use crate::api::server::ApiState;
 

@@ -12,8 +12,6 @@ use serde::Deserialize;
 
 use super::format::{CELL_CHARS, When, shown, when};
 use super::session::Viewer;
-#[allow(unused_imports)]
-use super::shim::LastEvents as _;
 use super::{Nav, UiError, UiResult, html, viewer};
 use crate::api::error::parse_node_id;
 use crate::api::events::ids_of;

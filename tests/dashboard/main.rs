@@ -336,6 +336,17 @@ fn an_event_shows_in_the_live_feed_within_2_s() {
         assert!(text.contains("203.0.113.0"));
         assert!(!text.contains("203.0.113.1 "), "{text}");
         screenshot(&c, "events").await;
+        // The fleet shows the node's last event (kept on its record, a few seconds late).
+        let deadline = Instant::now() + WAIT;
+        loop {
+            c.goto(&format!("{base}/ui/fleet")).await.unwrap();
+            find(&c, "#fleet-live", WAIT).await;
+            if present(&c, "tr[data-node='2001'] td:nth-child(5) time").await {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no last event on the fleet page");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
     });
 }
 
