@@ -30,10 +30,13 @@ const MAX_TRACKED: usize = 100_000;
 /// The one message for every refused token.
 pub(crate) const REFUSED: &str = "That token was not accepted.";
 
+/// Per source address: when its window started and the attempts in it.
+type Windows = HashMap<Option<IpAddr>, (Instant, u32)>;
+
 /// Sign-in attempts per source address, in fixed windows.
 #[derive(Debug, Clone, Default)]
 pub struct SignInLimiter {
-    seen: Arc<Mutex<HashMap<Option<IpAddr>, (Instant, u32)>>>,
+    seen: Arc<Mutex<Windows>>,
 }
 
 impl SignInLimiter {
