@@ -18,7 +18,12 @@ pub(crate) struct When {
 
 pub(crate) fn when(time: SystemTime) -> When {
     let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let iso = Timestamp::from_system_time(UNIX_EPOCH + Duration::from_secs(secs)).to_string();
+    let full = Timestamp::from_system_time(UNIX_EPOCH + Duration::from_secs(secs)).to_string();
+    // Whole seconds: the fraction (always zero here) is left out.
+    let iso = match full.split_once('.') {
+        Some((seconds, _)) => format!("{seconds}Z"),
+        None => full,
+    };
     let utc = format!("{} UTC", iso.trim_end_matches('Z').replacen('T', " ", 1));
     When { iso, utc }
 }
