@@ -658,3 +658,95 @@ fn every_page_has_the_csp_and_makes_no_request_outside_the_core() {
         assert_eq!(status, want, "Origin {origin}");
     }
 }
+
+/// Signs in over plain HTTP; the session cookie.
+fn http_sign_in(addr: SocketAddr, token: &str) -> String {
+    let (status, headers, body) = http(
+        addr,
+        "POST",
+        "/ui/signin",
+        None,
+        Some(&format!("token={token}&next=/ui/fleet")),
+    );
+    assert_eq!(status, 303, "{body}");
+    header(&headers, "set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// Whether `cookie` still opens the fleet page (a 303 sends to the sign-in form).
+fn signed_in(addr: SocketAddr, cookie: &str) -> bool {
+    let (status, headers, _) = http(addr, "GET", "/ui/fleet", Some(cookie), None);
+    match status {
+        200 => true,
+        303 => {
+            assert!(
+                header(&headers, "location")
+                    .unwrap()
+                    .starts_with("/ui/signin")
+            );
+            false
+        }
+        other => panic!("the fleet page answered {other}"),
+    }
+}
+
+#[test]
+fn sessions_end_with_their_token_when_idle_and_sign_ins_are_limited() {
+    // Over plain HTTP: no browser needed.
+    let core = start_core(&format!("{CONFIG}[api]\nui_session_idle_secs = 2\n"));
+    let named = core.dir().join("data").join("tokens.toml");
+    let mut file = honeybee_core::tokens::TokenFile::load(&named).unwrap();
+    let operator = file
+        .create("operator", honeybee_core::tokens::Role::Admin)
+        .unwrap();
+    file.save(&named).unwrap();
+    // (Checked through the API: sign-in attempts are limited.)
+    wait_until(WAIT, "the named token loaded", || {
+        common::http::raw(core.api_addr, "GET", "/api/v1/nodes", Some(&operator), None).status
+            == 200
+    });
+    let cookie = http_sign_in(core.api_addr, &operator);
+    assert!(signed_in(core.api_addr, &cookie));
+    // Revoking the token ends its sessions.
+    let mut file = honeybee_core::tokens::TokenFile::load(&named).unwrap();
+    file.revoke("operator");
+    file.save(&named).unwrap();
+    wait_until(WAIT, "the revoked token's session ended", || {
+        !signed_in(core.api_addr, &cookie)
+    });
+    // A session unused for ui_session_idle_secs ends; one in use lives on.
+    let cookie = http_sign_in(core.api_addr, ADMIN);
+    let started = Instant::now();
+    let last_used = loop {
+        assert!(signed_in(core.api_addr, &cookie), "a session in use ended");
+        let used = Instant::now();
+        if started.elapsed() > Duration::from_secs(3) {
+            break used;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    // Watched through /metrics: looking at a page would use the session.
+    wait_until(WAIT, "the idle session ended", || {
+        let metrics = common::http::raw(core.api_addr, "GET", "/metrics", Some(ADMIN), None);
+        metrics.text().contains("honeybee_ui_sessions 0")
+    });
+    assert!(last_used.elapsed() >= Duration::from_millis(1900));
+    assert!(!signed_in(core.api_addr, &cookie));
+    // Sign-in attempts are limited per source address (the ones above count too).
+    let attempts: Vec<u16> = (0..12)
+        .map(|_| {
+            http(
+                core.api_addr,
+                "POST",
+                "/ui/signin",
+                None,
+                Some("token=wrong"),
+            )
+            .0
+        })
+        .collect();
+    assert_eq!(attempts.last(), Some(&429), "{attempts:?}");
+    assert!(attempts.contains(&401), "{attempts:?}");
+}
