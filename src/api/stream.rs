@@ -60,12 +60,16 @@ pub(super) async fn stream(
     }
     let matching = filters.checked()?;
     let caller = auth::caller(&request)?;
-    open(&request, body, &state, matching, caller, true).await
+    open(&request, body, &state, matching, caller, true, None).await
 }
+
+/// Besides its token, what else must still hold for a stream to stay open (the dashboard's:
+/// its session); asked every [`RECHECK_EVERY`].
+pub(crate) type Alive = Box<dyn Fn() -> bool>;
 
 /// Opens a stream for `caller` once its handshake has been checked: the route above, and the
 /// dashboard's own stream (`events: false` leaves stored events out, for pages that only
-/// follow the fleet).
+/// follow the fleet; `alive`: the dashboard's session).
 pub(crate) async fn open(
     request: &HttpRequest,
     body: web::Payload,
@@ -73,6 +77,7 @@ pub(crate) async fn open(
     matching: EventMatch,
     caller: auth::Caller,
     events: bool,
+    alive: Option<Alive>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let store = state.store.clone();
     let node_id = matching.node_id;
@@ -93,6 +98,7 @@ pub(crate) async fn open(
             events,
         },
         caller,
+        alive,
         tokens: state.tokens.clone(),
         closing: state.closing.clone(),
     }));
@@ -198,6 +204,7 @@ struct Client {
     filter: Filter,
     /// Who opened it: checked every [`RECHECK_EVERY`], so a revoked token's stream ends.
     caller: auth::Caller,
+    alive: Option<Alive>,
     tokens: auth::Tokens,
     closing: tokio::sync::watch::Receiver<bool>,
 }
@@ -212,6 +219,7 @@ async fn serve(client: Client) {
         mut feed,
         filter,
         caller,
+        alive,
         tokens,
         mut closing,
     } = client;
@@ -228,6 +236,10 @@ async fn serve(client: Client) {
                 if !caller.still_valid(&tokens) {
                     return refuse(session, &mut messages, "unauthorized",
                         "the token this stream was opened with is no longer valid").await;
+                }
+                if alive.as_ref().is_some_and(|alive| !alive()) {
+                    return refuse(session, &mut messages, "unauthorized",
+                        "the session this stream was opened in has ended").await;
                 }
             }
             change = feed.recv() => match change {

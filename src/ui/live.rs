@@ -58,8 +58,11 @@ pub(super) async fn live(
             "The dashboard's stream only opens from a page of this Core.",
         ));
     }
-    let viewer = super::session::cookie_of(&request)
-        .and_then(|id| state.ui.sessions.resolve(&id, &state.tokens))
+    let id = super::session::cookie_of(&request).unwrap_or_default();
+    let viewer = state
+        .ui
+        .sessions
+        .resolve(&id, &state.tokens)
         .ok_or_else(|| UiError::forbidden("Sign in first."))?;
     if let Err(why) = handshake::check(request.method(), request.headers()) {
         return Err(UiError::bad_request(why));
@@ -73,6 +76,7 @@ pub(super) async fn live(
         ..EventFilters::default()
     };
     let matching = filters.checked()?;
+    let sessions = state.ui.sessions.clone();
     stream::open(
         &request,
         body,
@@ -80,6 +84,8 @@ pub(super) async fn live(
         matching,
         viewer.caller,
         query.events == Some(1),
+        // A stream does not keep its session in use: it ends with sign-out and the timeouts.
+        Some(Box::new(move || sessions.alive(&id))),
     )
     .await
     .map_err(|e| UiError::bad_request(e.to_string()))

@@ -146,6 +146,15 @@ impl Sessions {
         }
     }
 
+    /// Whether the session `id` is still open (not ended, not timed out), without using it.
+    pub(crate) fn alive(&self, id: &str) -> bool {
+        let now = Instant::now();
+        self.lock().get(&sha256_hex(id)).is_some_and(|s| {
+            now.duration_since(s.used) < self.settings.idle
+                && now.duration_since(s.created) < self.settings.max
+        })
+    }
+
     /// Ends the session `id` (sign-out).
     pub(crate) fn end(&self, id: &str) {
         self.lock().remove(&sha256_hex(id));
@@ -213,7 +222,9 @@ mod tests {
         // Gone for good, even if the token came back.
         assert!(s.resolve(&id, &tokens).is_none());
         let id = s.start("admin-token-0123456789").unwrap();
+        assert!(s.alive(&id));
         s.end(&id);
+        assert!(!s.alive(&id));
         assert!(s.resolve(&id, &tokens).is_none());
     }
 

@@ -88,6 +88,14 @@
   document.addEventListener('DOMContentLoaded', function () {
     hb.localTimes();
   });
+  // A part reloaded after the session ended comes back as the sign-in form: go there.
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    var url = e.detail.xhr && e.detail.xhr.responseURL;
+    if (url && url.indexOf('/ui/signin') >= 0) {
+      e.detail.shouldSwap = false;
+      location.assign('/ui/signin?next=' + encodeURIComponent(location.pathname + location.search));
+    }
+  });
   document.addEventListener('htmx:afterSettle', function (e) {
     hb.localTimes(e.target);
   });
