@@ -20,6 +20,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub(crate) struct Browser {
+    /// The watchdog shell: it outlives this process on purpose (it ends chromedriver after
+    /// it), so it is never waited for.
+    _watchdog: std::process::Child,
     runtime: tokio::runtime::Runtime,
     pub(crate) client: Client,
 }
@@ -56,17 +59,19 @@ impl Browser {
     fn start() -> Browser {
         let port = free_port();
         let profile = std::env::temp_dir().join(format!("hb-dashboard-chromium-{port}"));
+        let log = std::env::temp_dir().join(format!("hb-dashboard-chromedriver-{port}.log"));
         // The watchdog: chromedriver in a session (and process group) of its own, which it
         // shares with the browsers it starts; the whole group ends when this process is gone.
         let script = format!(
-            "setsid {CHROMEDRIVER} --port={port} --allowed-ips=127.0.0.1 >/dev/null 2>&1 & \
+            "setsid {CHROMEDRIVER} --port={port} --allowed-ips=127.0.0.1 >'{log}' 2>&1 & \
              d=$!; while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
              /bin/kill -TERM -- -$d 2>/dev/null; sleep 2; /bin/kill -KILL -- -$d 2>/dev/null; \
-             rm -rf '{profile}'",
+             rm -rf '{profile}' '{log}'",
             pid = std::process::id(),
             profile = profile.display(),
+            log = log.display(),
         );
-        Command::new("sh")
+        let watchdog = Command::new("sh")
             .arg("-c")
             .arg(script)
             .stdin(Stdio::null())
@@ -103,13 +108,21 @@ impl Browser {
                 {
                     Ok(client) => break client,
                     Err(e) => {
-                        assert!(Instant::now() < deadline, "chromedriver did not start: {e}");
+                        assert!(
+                            Instant::now() < deadline,
+                            "chromedriver did not start: {e}; it said: {}",
+                            std::fs::read_to_string(&log).unwrap_or_default()
+                        );
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 }
             }
         });
-        Browser { runtime, client }
+        Browser {
+            _watchdog: watchdog,
+            runtime,
+            client,
+        }
     }
 
     /// Runs browser steps to their end.
