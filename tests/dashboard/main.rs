@@ -620,6 +620,23 @@ fn every_page_has_the_csp_and_makes_no_request_outside_the_core() {
         c.goto(&format!("{base}/ui/alerts")).await.unwrap();
         find(&c, "main", WAIT).await;
         screenshot(&c, "alerts").await;
+        // A phone's width: the pages fit it (wide tables scroll inside their box).
+        c.set_window_size(390, 844).await.unwrap();
+        for (page, name) in [
+            ("/ui/fleet", "fleet-phone"),
+            ("/ui/nodes/6001", "node-phone"),
+        ] {
+            c.goto(&format!("{base}{page}")).await.unwrap();
+            find(&c, "main", WAIT).await;
+            let fits = js(
+                &c,
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+            )
+            .await;
+            screenshot(&c, name).await;
+            assert_eq!(fits, json!(true), "{page} is wider than a phone");
+        }
+        c.set_window_size(1280, 800).await.unwrap();
         session_cookie(&c).await
     });
     for page in pages.iter().chain(&["/ui/signin", "/ui/assets/app.js"]) {

@@ -54,3 +54,64 @@ pub(crate) fn node_hour_counts(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::{NewEvent, StoreWriter, TimestampSource, WriterOptions};
+
+    fn event(node_id: NodeId, at_secs: u64) -> NewEvent {
+        NewEvent {
+            node_id,
+            node_name: format!("bee-{node_id}"),
+            pot_id: "cowrie-01".into(),
+            pot_type: Some("cowrie".into()),
+            event_type: "cowrie.login.failed".into(),
+            timestamp: "2026-01-15T10:30:00Z".into(),
+            timestamp_source: TimestampSource::Node,
+            received_at: UNIX_EPOCH + Duration::from_secs(at_secs),
+            src_ip: None,
+            username: None,
+            password: None,
+            command: None,
+            download_url: None,
+            sha256: None,
+            data: "{}".into(),
+        }
+    }
+
+    use super::*;
+
+    #[test]
+    fn a_page_of_nodes_gets_its_hourly_counts_in_one_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, store) = StoreWriter::spawn(dir.path(), WriterOptions::default()).unwrap();
+        let hour: i64 = 1_800_000_000 - 1_800_000_000 % 3600;
+        let secs = |offset: i64| u64::try_from(hour + offset).unwrap();
+        // Node 7: 3 events in one hour, 1 in the next; node u64::MAX (ids above i64::MAX are
+        // stored as their decimal text): 2; node 9: none asked for.
+        // (In time order: the writer never lets `received_at` go back.)
+        let events = vec![
+            event(7, secs(1)),
+            event(7, secs(2)),
+            event(7, secs(3)),
+            event(9, secs(5)),
+            event(u64::MAX, secs(10)),
+            event(u64::MAX, secs(20)),
+            event(7, secs(3600)),
+        ];
+        writer.append(events).unwrap();
+        writer.flush_stats().unwrap();
+        let mut counts = store
+            .node_hour_counts(&[7, u64::MAX], &[hour, hour + 3600, hour - 86_400])
+            .unwrap();
+        counts.sort_unstable();
+        assert_eq!(
+            counts,
+            vec![(7, hour, 3), (7, hour + 3600, 1), (u64::MAX, hour, 2)]
+        );
+        assert!(store.node_hour_counts(&[], &[hour]).unwrap().is_empty());
+        assert!(store.node_hour_counts(&[7], &[]).unwrap().is_empty());
+    }
+}
