@@ -207,12 +207,13 @@ fn fleet_page() -> Target {
 }
 
 /// What the page measured: rows added and the longest task, since the observers started.
-fn feed_counts(b: &browser::Browser) -> (u64, f64, u64) {
+fn feed_counts(b: &browser::Browser) -> (u64, f64, u64, u64, f64) {
     let c = b.client.clone();
     let value = b.run(async move {
         browser::js(
             &c,
-            "return [window.__rows, window.__longest, window.__tasks]",
+            "return [window.__rows, window.__longest, window.__tasks, \
+             hb.feedStats.batches, hb.feedStats.longestMs]",
         )
         .await
     });
@@ -220,6 +221,8 @@ fn feed_counts(b: &browser::Browser) -> (u64, f64, u64) {
         value[0].as_u64().unwrap_or(0),
         value[1].as_f64().unwrap_or(0.0),
         value[2].as_u64().unwrap_or(0),
+        value[3].as_u64().unwrap_or(0),
+        value[4].as_f64().unwrap_or(0.0),
     )
 }
 
@@ -270,7 +273,8 @@ fn live_feed() -> Vec<Target> {
     b.run(async move {
         browser::js(
             &c,
-            "window.__rows = 0; window.__longest = 0; window.__tasks = 0; return 1",
+            "window.__rows = 0; window.__longest = 0; window.__tasks = 0; \
+             hb.feedStats.batches = 0; hb.feedStats.longestMs = 0; return 1",
         )
         .await;
     });
@@ -278,13 +282,13 @@ fn live_feed() -> Vec<Target> {
     let window = Instant::now();
     std::thread::sleep(FEED_WINDOW);
     let seconds = window.elapsed().as_secs_f64();
-    let (rows, longest, tasks) = feed_counts(&b);
+    let (rows, longest, tasks, batches, batch_ms) = feed_counts(&b);
     let stored = Metrics::read(&mut api).events_stored() - stored_before;
     let c = b.client.clone();
     let kept = b.run(async move {
         browser::js(
             &c,
-            "return document.querySelectorAll('#feed-rows tr').length",
+            "return document.querySelectorAll('#feed-rows > div').length",
         )
         .await
     });
@@ -308,6 +312,8 @@ fn live_feed() -> Vec<Target> {
             "stored/s",
             "rendered rows/s (MutationObserver)",
             "rows kept",
+            "render batches",
+            "longest batch (its script)",
             "long tasks (≥ 50 ms)",
             "longest task",
         ],
@@ -316,6 +322,8 @@ fn live_feed() -> Vec<Target> {
         round(stored as f64 / seconds),
         round(rows as f64 / seconds),
         kept.to_string(),
+        int(batches),
+        format!("{batch_ms:.0} ms"),
         int(tasks),
         if tasks == 0 {
             "none ≥ 50 ms".into()

@@ -1,6 +1,7 @@
 //! One headless Chromium for every test of this binary: chromedriver is started once, on a free
-//! port of 127.0.0.1, under a small shell watchdog that ends it and the browser (their process
-//! group) within a second or two of this test process exiting. Tests take turns on it (a mutex) and
+//! port of 127.0.0.1 (again on another port if it does not answer), with a small shell watchdog
+//! that ends it and the browser (their process group) within a second or two of this test
+//! process exiting. Tests take turns on it (a mutex) and
 //! run their browser steps on one shared tokio runtime, where the WebDriver connection lives.
 //!
 //! Without `/usr/bin/chromium` or `/usr/bin/chromedriver` a test prints a NOTICE naming itself
@@ -20,9 +21,9 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub(crate) struct Browser {
-    /// The watchdog shell: it outlives this process on purpose (it ends chromedriver after
-    /// it), so it is never waited for.
-    _watchdog: std::process::Child,
+    /// chromedriver and its watchdog: they outlive this process on purpose (the watchdog ends
+    /// chromedriver after it), so they are never waited for.
+    _driver: Driver,
     runtime: tokio::runtime::Runtime,
     pub(crate) client: Client,
 }
@@ -55,19 +56,42 @@ fn free_port() -> u16 {
         .port()
 }
 
-impl Browser {
-    fn start() -> Browser {
+/// Tries at most this many chromedriver starts (one very rarely never answers).
+const ATTEMPTS: usize = 3;
+/// How long one start may take to answer.
+const START_DEADLINE: Duration = Duration::from_secs(15);
+
+/// One chromedriver, in a session (and process group) of its own that the browsers it starts
+/// share, and its watchdog: a shell that ends the whole group once this process is gone.
+struct Driver {
+    port: u16,
+    child: std::process::Child,
+    watchdog: std::process::Child,
+    log: std::path::PathBuf,
+    profile: std::path::PathBuf,
+}
+
+impl Driver {
+    fn launch() -> Driver {
         let port = free_port();
         let profile = std::env::temp_dir().join(format!("hb-dashboard-chromium-{port}"));
         let log = std::env::temp_dir().join(format!("hb-dashboard-chromedriver-{port}.log"));
-        // The watchdog: chromedriver in a session (and process group) of its own, which it
-        // shares with the browsers it starts; the whole group ends when this process is gone.
+        // `setsid` execs chromedriver (this child leads no group), so its pid is the group's.
+        let child = Command::new("setsid")
+            .arg(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("chromedriver's log"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
         let script = format!(
-            "setsid {CHROMEDRIVER} --port={port} --allowed-ips=127.0.0.1 >'{log}' 2>&1 & \
-             d=$!; while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-             /bin/kill -TERM -- -$d 2>/dev/null; sleep 2; /bin/kill -KILL -- -$d 2>/dev/null; \
-             rm -rf '{profile}' '{log}'",
-            pid = std::process::id(),
+            "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; \
+             /bin/kill -TERM -- -{group} 2>/dev/null; sleep 2; \
+             /bin/kill -KILL -- -{group} 2>/dev/null; rm -rf '{profile}' '{log}'",
+            me = std::process::id(),
+            group = child.id(),
             profile = profile.display(),
             log = log.display(),
         );
@@ -78,56 +102,91 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start chromedriver");
+            .expect("start chromedriver's watchdog");
+        Driver {
+            port,
+            child,
+            watchdog,
+            log,
+            profile,
+        }
+    }
+
+    /// Ends a chromedriver that did not answer, with what it started.
+    fn end(mut self) -> String {
+        let _ = Command::new("/bin/kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+        let _ = self.watchdog.kill();
+        let _ = self.watchdog.wait();
+        let said = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_dir_all(&self.profile);
+        said
+    }
+}
+
+impl Browser {
+    fn start() -> Browser {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--window-size=1280,800",
-                    "--no-first-run", "--disable-extensions",
-                    "--disable-background-networking", "--disable-sync",
-                    "--disable-component-update", "--disable-default-apps",
-                    format!("--user-data-dir={}", profile.display())],
-            }),
-        );
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let client = runtime.block_on(async {
-            loop {
-                let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-                match ClientBuilder::new(connector)
-                    .capabilities(capabilities.clone())
-                    .connect(&url)
-                    .await
-                {
-                    Ok(client) => break client,
-                    Err(e) => {
-                        assert!(
-                            Instant::now() < deadline,
-                            "chromedriver did not start: {e}; it said: {}",
-                            std::fs::read_to_string(&log).unwrap_or_default()
-                        );
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
+        let mut failures = Vec::new();
+        for _ in 0..ATTEMPTS {
+            let driver = Driver::launch();
+            match runtime.block_on(session(&driver)) {
+                Ok(client) => {
+                    return Browser {
+                        _driver: driver,
+                        runtime,
+                        client,
+                    };
+                }
+                Err(e) => {
+                    let said = driver.end();
+                    failures.push(format!("{e}; it said: {said}"));
                 }
             }
-        });
-        Browser {
-            _watchdog: watchdog,
-            runtime,
-            client,
         }
+        panic!("chromedriver did not start: {failures:#?}");
     }
 
     /// Runs browser steps to their end.
     pub(crate) fn run<F: Future>(&self, steps: F) -> F::Output {
         self.runtime.block_on(steps)
+    }
+}
+
+/// A browser session on `driver`, once it answers (within [`START_DEADLINE`]).
+async fn session(driver: &Driver) -> Result<Client, String> {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-dev-shm-usage", "--window-size=1280,800",
+                "--no-first-run", "--disable-extensions",
+                "--disable-background-networking", "--disable-sync",
+                "--disable-component-update", "--disable-default-apps",
+                format!("--user-data-dir={}", driver.profile.display())],
+        }),
+    );
+    let url = format!("http://127.0.0.1:{}", driver.port);
+    let deadline = Instant::now() + START_DEADLINE;
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return Ok(client),
+            Err(e) if Instant::now() >= deadline => return Err(e.to_string()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
     }
 }
 

@@ -37,6 +37,15 @@ async fn sign_in(c: &Client, base: &str, token: &str) {
     let field = find(c, "#token", WAIT).await;
     field.send_keys(token).await.unwrap();
     find(c, "#signin", WAIT).await.click().await.unwrap();
+    // The answer has arrived: the form again with its message, or a signed-in page.
+    wait_js(
+        c,
+        "return document.readyState === 'complete' && \
+         (document.getElementById('signin-error') !== null || \
+          document.getElementById('token') === null)",
+        WAIT,
+    )
+    .await;
 }
 
 /// The session cookie the browser holds (HttpOnly: only WebDriver sees it).
@@ -567,9 +576,16 @@ fn every_page_has_the_csp_and_makes_no_request_outside_the_core() {
     let Some(b) = browser("every_page_has_the_csp_and_makes_no_request_outside_the_core") else {
         return;
     };
-    let core = start_core(CONFIG);
+    let core = start_core(&format!("{CONFIG}[alerts]\nreconnect_grace_secs = 0.2\n"));
     let base = base(&core);
     let _node = node_with_pots(&core, 6001, "bee-csp", &[("cowrie-01", "Running")]);
+    // A node that goes away: its `node_unknown` alert is on the alerts page, linked to it.
+    drop(node_with_pots(
+        &core,
+        6002,
+        "bee-gone",
+        &[("cowrie-02", "Running")],
+    ));
     let c = b.client.clone();
     let pages = [
         "/",
@@ -617,8 +633,20 @@ fn every_page_has_the_csp_and_makes_no_request_outside_the_core() {
         c.goto(&format!("{base}/ui/enrollment")).await.unwrap();
         wait_text(&c, "bee-new", WAIT).await;
         screenshot(&c, "enrollment").await;
-        c.goto(&format!("{base}/ui/alerts")).await.unwrap();
-        find(&c, "main", WAIT).await;
+        let deadline = Instant::now() + WAIT;
+        loop {
+            c.goto(&format!("{base}/ui/alerts")).await.unwrap();
+            find(&c, "main", WAIT).await;
+            if present(&c, "tr.open a[href='/ui/nodes/6002']").await {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no open node_unknown alert linked to its node"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(page_text(&c).await.contains("node_unknown"));
         screenshot(&c, "alerts").await;
         // A phone's width: the pages fit it (wide tables scroll inside their box).
         c.set_window_size(390, 844).await.unwrap();
