@@ -48,8 +48,13 @@ pub(crate) fn browser(test: &str) -> Option<MutexGuard<'static, Browser>> {
     Some(browser.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
+/// A port free on every address: chromedriver listens on 127.0.0.1 and on ::1, and gives up
+/// ("IPv6 port not available") when the second is taken, so the port is chosen by a wildcard
+/// IPv6 bind (which conflicts with any IPv4 or IPv6 use of it), on IPv4 alone where there is
+/// no IPv6.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    TcpListener::bind("[::]:0")
+        .or_else(|_| TcpListener::bind("127.0.0.1:0"))
         .unwrap()
         .local_addr()
         .unwrap()
