@@ -795,3 +795,70 @@ fn sessions_end_with_their_token_when_idle_and_sign_ins_are_limited() {
     assert_eq!(attempts.last(), Some(&429), "{attempts:?}");
     assert!(attempts.contains(&401), "{attempts:?}");
 }
+
+#[test]
+fn the_approval_queue_approves_and_rejects() {
+    let Some(b) = browser("the_approval_queue_approves_and_rejects") else {
+        return;
+    };
+    let core = start_core(&format!(
+        "{CONFIG}[auth]\ntotp = true\nenrollment = \"approve\"\n"
+    ));
+    let base = base(&core);
+    for (id, name) in [(7007, "newbie"), (7008, "stranger")] {
+        let mut node = FakeNode::connect(core.node_addr, id);
+        let registration = node.registration(name);
+        node.send(registration);
+        let ack = node.expect_message("RegistrationAck");
+        assert!(
+            ack["message"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("PENDING_APPROVAL: "),
+            "{ack}"
+        );
+    }
+    let c = b.client.clone();
+    b.run(async {
+        sign_in(&c, &base, ADMIN).await;
+        c.goto(&format!("{base}/ui/enrollment")).await.unwrap();
+        let text = wait_text(&c, "Waiting for approval", WAIT).await;
+        assert!(
+            text.contains("newbie") && text.contains("stranger"),
+            "{text}"
+        );
+        screenshot(&c, "enrollment-queue").await;
+        for (id, op) in [(7007, "approve"), (7008, "reject")] {
+            let button = format!("form[action='/ui/nodes/{id}/identity'] button[value={op}]");
+            find(&c, &button, WAIT).await.click().await.unwrap();
+            wait_js(
+                &c,
+                &format!(
+                    "return document.readyState === 'complete' && \
+                     document.querySelector(\"form[action='/ui/nodes/{id}/identity']\") === null"
+                ),
+                WAIT,
+            )
+            .await;
+        }
+        let text = wait_text(&c, "Nobody is waiting.", WAIT).await;
+        assert!(
+            text.contains("active") && text.contains("revoked"),
+            "{text}"
+        );
+    });
+    let states: Vec<(Vec<u64>, &str)> = core
+        .ask(honeybee_actors::registry::ListIdentities)
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.node_ids, i.state.as_str()))
+        .collect();
+    assert!(states.contains(&(vec![7007], "active")), "{states:?}");
+    assert!(states.contains(&(vec![7008], "revoked")), "{states:?}");
+    // The approved node gets its key at its next registration.
+    let mut node = FakeNode::connect(core.node_addr, 7007);
+    let registration = node.registration("newbie");
+    node.send(registration);
+    let ack = node.expect_message("RegistrationAck");
+    assert_eq!(ack["accepted"], true, "{ack}");
+}
