@@ -87,7 +87,8 @@ mod tests {
     fn a_page_of_nodes_gets_its_hourly_counts_in_one_read() {
         let dir = tempfile::tempdir().unwrap();
         let (writer, store) = StoreWriter::spawn(dir.path(), WriterOptions::default()).unwrap();
-        let hour: i64 = 1_800_000_000 - 1_800_000_000 % 3600;
+        // An hour's start (1,800,000,000 is a multiple of 3,600).
+        let hour: i64 = 1_800_000_000;
         let secs = |offset: i64| u64::try_from(hour + offset).unwrap();
         // Node 7: 3 events in one hour, 1 in the next; node u64::MAX (ids above i64::MAX are
         // stored as their decimal text): 2; node 9: none asked for.
