@@ -2,6 +2,7 @@
 //! crate's splitter and decoder, applies PROTOCOL.md's session rules, reports to the registry,
 //! and writes what the Core sends. It holds no fleet state: the registry does.
 
+mod activity;
 mod messages;
 mod output;
 mod reader;
@@ -38,6 +39,7 @@ use crate::pipeline::{Ingest, Pressure, RateGate};
 use crate::registry::{Admitted, NodeReport, Refused, Register, Registry, Report, SessionEnded};
 use crate::settings::SessionSettings;
 use crate::supervise::ExitNotice;
+use activity::Activity;
 use output::{BadFrameCounter, Output};
 use reader::FrameStream;
 
@@ -63,13 +65,6 @@ pub struct SessionDeps {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// Pot ids reported active at once (a hostile node could name any number of pots; the silent
-/// pot watch only needs the node's real ones, which it learns from their status).
-const MAX_ACTIVE_POTS_REPORTED: usize = 64;
-
-/// The registry hears at most this often that a node sending only events is alive.
-const SEEN_EVERY: Duration = Duration::from_secs(1);
-
 /// Session ids, unique in the process; the registry links a node to the session it accepted.
 static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -90,9 +85,8 @@ pub struct NodeSession {
     /// This node's pot types, to fill in events that do not name theirs.
     pot_types: HashMap<String, String>,
     gate: RateGate,
-    last_seen_report: Instant,
-    /// Pots that sent events since the last report (for the silent-pot watch), a few at most.
-    active_pots: Vec<String>,
+    /// Pots that sent events, for the registry (see `activity`).
+    activity: Activity,
     writer: Output,
     permit: ConnectionPermit,
     last_frame: Instant,
@@ -174,8 +168,7 @@ impl NodeSession {
                 node_id: None,
                 node_name: String::new(),
                 pot_types: HashMap::new(),
-                last_seen_report: Instant::now(),
-                active_pots: Vec::new(),
+                activity: Activity::new(Instant::now()),
                 permit,
                 last_frame: Instant::now(),
                 bad_frames: BadFrameCounter::default(),
@@ -353,22 +346,18 @@ impl NodeSession {
             }
             NodeToCore::NodeEvent(event) => Report::Event(event),
             NodeToCore::PotEvent(event) => {
-                if self.active_pots.len() < MAX_ACTIVE_POTS_REPORTED
-                    && !self.active_pots.contains(&event.pot_id)
-                {
-                    self.active_pots.push(event.pot_id.clone());
-                }
+                self.activity.event(&event.pot_id);
                 self.ingest_event(node_id, event, ctx);
                 // The registry only needs to hear now and then that the node and its pots are
                 // alive.
-                if self.last_seen_report.elapsed() < SEEN_EVERY {
-                    return;
+                let refresh = self.settings.activity_refresh;
+                match self.activity.due(Instant::now(), refresh) {
+                    Some(pots) => Report::Active(pots),
+                    None => return,
                 }
-                Report::Active(std::mem::take(&mut self.active_pots))
             }
             NodeToCore::NodeRegistration(_) | NodeToCore::NodeDrop => return,
         };
-        self.last_seen_report = Instant::now();
         self.registry.do_send(NodeReport {
             node_id,
             session_id,

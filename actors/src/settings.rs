@@ -11,6 +11,9 @@ pub struct SessionSettings {
     pub max_bad_frames_per_minute: u32,
     /// How long a closing session waits for its last frames to be written.
     pub close_grace: Duration,
+    /// The longest a node's pots that keep sending events go unreported to the registry (their
+    /// first events are reported within a second): well inside `pots.silence_alert_secs`.
+    pub activity_refresh: Duration,
 }
 
 impl Default for SessionSettings {
@@ -21,6 +24,7 @@ impl Default for SessionSettings {
             heartbeat_timeout: Duration::from_secs(90),
             max_bad_frames_per_minute: 30,
             close_grace: Duration::from_secs(5),
+            activity_refresh: Duration::from_secs(10),
         }
     }
 }

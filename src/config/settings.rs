@@ -9,7 +9,8 @@ use honeybee_actors::{CommandSettings, RegistrySettings, SessionSettings};
 use super::{Config, Enrollment};
 
 impl Config {
-    /// How every node session behaves (`protocol.*`).
+    /// How every node session behaves (`protocol.*`; how often it reports its pots' activity
+    /// follows `pots.silence_alert_secs`).
     pub fn session_settings(&self) -> SessionSettings {
         let protocol = &self.protocol;
         SessionSettings {
@@ -17,6 +18,7 @@ impl Config {
             registration_timeout: protocol.registration_timeout,
             heartbeat_timeout: protocol.heartbeat_timeout,
             max_bad_frames_per_minute: protocol.max_bad_frames_per_minute,
+            activity_refresh: activity_refresh(self.pots.silence_alert),
             ..SessionSettings::default()
         }
     }
@@ -82,5 +84,17 @@ impl Config {
             },
             ..RegistrySettings::default()
         }
+    }
+}
+
+/// How often a session tells the registry that pots it already reported still send events: ten
+/// seconds, or a quarter of the silent-pot window when that is shorter (so a pot sending events
+/// is never taken for silent).
+fn activity_refresh(silence_alert: std::time::Duration) -> std::time::Duration {
+    let default = SessionSettings::default().activity_refresh;
+    if silence_alert.is_zero() {
+        default
+    } else {
+        default.min(silence_alert / 4)
     }
 }

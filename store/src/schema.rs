@@ -368,10 +368,13 @@ fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     }
     // FULL: every commit is on disk before the export sink can read it, so a power loss never
     // takes back events that were already exported (one fsync per commit, ~10 a second).
+    // A 32 MiB page cache: the writer needs the tables' right edges and the index pages it
+    // touches; a bigger one only grew the Core's memory as the file grew (128 MiB was ~13 KiB
+    // per node of a 10,000-node fleet, reached whether the fleet sent much or little).
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -131072;
+         PRAGMA cache_size = -32768;
          PRAGMA wal_autocheckpoint = 0;
          PRAGMA journal_size_limit = 134217728;",
     )?;

@@ -19,6 +19,7 @@ mod aggregate;
 mod checkpoint;
 mod commit;
 mod fleet_ops;
+mod inbox;
 mod metrics;
 mod queue;
 mod retention;
@@ -27,13 +28,14 @@ mod subscribers;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
 use honeybee_protocol::{NodeEventKind, NodeId, NodeStatus};
 
+use self::inbox::Inbox;
 use self::metrics::Shared;
 pub use self::metrics::{COMMIT_SECONDS_BUCKETS, WriterMetrics};
 use self::queue::Receipt;
@@ -96,7 +98,7 @@ pub(crate) enum Msg {
 /// Every method returns at once except [`WriterHandle::flush`].
 #[derive(Debug, Clone)]
 pub struct WriterHandle {
-    tx: Sender<Msg>,
+    inbox: Arc<Inbox>,
     backlog: Arc<AtomicU64>,
     subscribers: Arc<Subscribers>,
     shared: Arc<Shared>,
@@ -117,9 +119,8 @@ impl StoreWriter {
     pub fn spawn(dir: &Path, options: WriterOptions) -> Result<(StoreWriter, Store), StoreError> {
         let conn = schema::open_writer(dir)?;
         let store = Store::open(dir)?;
-        let (tx, rx) = mpsc::channel();
         let handle = WriterHandle {
-            tx,
+            inbox: Arc::new(Inbox::default()),
             backlog: Arc::new(AtomicU64::new(0)),
             subscribers: Arc::new(Subscribers::default()),
             shared: Arc::new(Shared::default()),
@@ -127,7 +128,7 @@ impl StoreWriter {
         let state = run::Writer::new(
             conn,
             &schema::db_path(dir),
-            rx,
+            Arc::clone(&handle.inbox),
             options,
             Arc::clone(&handle.backlog),
             Arc::clone(&handle.subscribers),
@@ -164,7 +165,7 @@ impl StoreWriter {
         let Some(thread) = self.thread.take() else {
             return Ok(());
         };
-        let _ = self.handle.tx.send(Msg::Shutdown);
+        let _ = self.handle.inbox.send(Msg::Shutdown);
         match thread.join() {
             Ok(result) => result,
             Err(_) => Err(StoreError::WriterStopped),
@@ -199,7 +200,7 @@ impl WriterHandle {
         }
         let n = events.len() as u64;
         self.backlog.fetch_add(n, Ordering::Relaxed);
-        if self.tx.send(Msg::Events(events)).is_err() {
+        if self.inbox.send(Msg::Events(events)).is_err() {
             self.backlog.fetch_sub(n, Ordering::Relaxed);
             return Err(StoreError::WriterStopped);
         }
@@ -232,9 +233,7 @@ impl WriterHandle {
         request: impl FnOnce(SyncSender<Result<(), StoreError>>) -> Msg,
     ) -> Result<(), StoreError> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.tx
-            .send(request(reply))
-            .map_err(|_| StoreError::WriterStopped)?;
+        self.send(request(reply))?;
         answer.recv().map_err(|_| StoreError::WriterStopped)?
     }
 
@@ -248,9 +247,7 @@ impl WriterHandle {
         &self,
         on_durable: impl FnOnce() + Send + 'static,
     ) -> Result<(), StoreError> {
-        self.tx
-            .send(Msg::Receipt(Receipt::new(on_durable)))
-            .map_err(|_| StoreError::WriterStopped)
+        self.send(Msg::Receipt(Receipt::new(on_durable)))
     }
 
     /// Every commit from now on, in id order, as one `Arc<Committed>` per transaction that
@@ -278,9 +275,11 @@ impl WriterHandle {
     }
 
     fn fleet(&self, op: FleetOp) -> Result<(), StoreError> {
-        self.tx
-            .send(Msg::Fleet(op))
-            .map_err(|_| StoreError::WriterStopped)
+        self.send(Msg::Fleet(op))
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), StoreError> {
+        self.inbox.send(msg).map_err(|_| StoreError::WriterStopped)
     }
 
     /// Inserts or replaces a node's record (keyed by its primary id, which is also linked to

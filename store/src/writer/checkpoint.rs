@@ -15,8 +15,11 @@ use super::lock;
 use crate::error::StoreError;
 use crate::schema;
 
-/// Time between checkpoints.
-const PERIOD: Duration = Duration::from_millis(200);
+/// Time between checkpoints. Each copies the pages written since the last one once, however
+/// many commits rewrote them: at real fan-in most commits rewrite the same index pages, and a
+/// checkpoint every 200 ms copied them about five times as often (measured 80 → 23 CPU ticks
+/// per 30 s at 10,000 nodes sending 5,000 events/s).
+const PERIOD: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 pub(crate) struct Checkpointer {

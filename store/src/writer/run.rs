@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
@@ -14,6 +13,7 @@ use rusqlite::Connection;
 use super::aggregate::Aggregates;
 use super::checkpoint::{self, Checkpointer};
 use super::commit::{self, Position};
+use super::inbox::Inbox;
 use super::metrics::Shared;
 use super::queue::{Batch, Op, Queue};
 use super::retention::{CHUNK, Retention};
@@ -39,7 +39,7 @@ const GROUP_COMMIT_WINDOW: Duration = Duration::from_millis(2);
 pub(crate) struct Writer {
     conn: Connection,
     checkpointer: Checkpointer,
-    rx: Receiver<Msg>,
+    inbox: Arc<Inbox>,
     options: WriterOptions,
     backlog: Arc<AtomicU64>,
     subscribers: Arc<Subscribers>,
@@ -62,7 +62,7 @@ impl Writer {
     pub(crate) fn new(
         conn: Connection,
         db: &Path,
-        rx: Receiver<Msg>,
+        inbox: Arc<Inbox>,
         options: WriterOptions,
         backlog: Arc<AtomicU64>,
         subscribers: Arc<Subscribers>,
@@ -75,7 +75,7 @@ impl Writer {
         Ok(Writer {
             conn,
             checkpointer,
-            rx,
+            inbox,
             options: WriterOptions {
                 max_batch: options.max_batch.max(1),
                 ..options
@@ -97,34 +97,42 @@ impl Writer {
     }
 
     pub(crate) fn run(mut self) -> Result<(), StoreError> {
+        let mut msgs = Vec::new();
         loop {
-            let msg = match self.wait_time() {
-                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                Some(wait) => self.rx.recv_timeout(wait),
-            };
-            match msg {
-                Ok(Msg::Events(events)) => self.queue.push(Op::Events(events), Instant::now()),
-                Ok(Msg::Fleet(change)) => {
-                    self.queue.push(Op::Fleet(Box::new(change)), Instant::now())
-                }
-                Ok(Msg::Receipt(receipt)) => self.queue.push(Op::Receipt(receipt), Instant::now()),
-                Ok(Msg::Flush(reply)) => {
-                    let _ = reply.send(self.commit_all());
-                }
-                Ok(Msg::FlushStats(reply)) => {
-                    let _ = reply.send(self.commit_all().and_then(|()| self.write_stats()));
-                }
-                Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => return self.finish(),
-                Err(RecvTimeoutError::Timeout) => {}
+            let holding = !self.queue.is_empty();
+            self.inbox.receive(self.wake_at(), holding, &mut msgs);
+            let mut stop = false;
+            for msg in msgs.drain(..) {
+                stop |= self.take(msg);
+            }
+            if stop {
+                return self.finish();
             }
             self.commit_due();
             self.maintain();
         }
     }
 
-    /// How long the loop may sleep: until the oldest queued op is due, a retry, pruning or a
-    /// retention refresh; `None` = until the next message.
-    fn wait_time(&self) -> Option<Duration> {
+    /// Queues or answers one message; true for the shutdown.
+    fn take(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Events(events) => self.queue.push(Op::Events(events), Instant::now()),
+            Msg::Fleet(change) => self.queue.push(Op::Fleet(Box::new(change)), Instant::now()),
+            Msg::Receipt(receipt) => self.queue.push(Op::Receipt(receipt), Instant::now()),
+            Msg::Flush(reply) => {
+                let _ = reply.send(self.commit_all());
+            }
+            Msg::FlushStats(reply) => {
+                let _ = reply.send(self.commit_all().and_then(|()| self.write_stats()));
+            }
+            Msg::Shutdown => return true,
+        }
+        false
+    }
+
+    /// Until when the loop may sleep: until the oldest queued op is due, a retry, pruning, a
+    /// retention refresh or the statistics are; `None` = until the next message.
+    fn wake_at(&self) -> Option<Instant> {
         let now = Instant::now();
         let mut wake = self
             .batch_due()
@@ -139,7 +147,7 @@ impl Writer {
             let stats = self.retry_at.map_or(stats, |retry| retry.max(stats));
             wake = Some(wake.map_or(stats, |w| w.min(stats)));
         }
-        wake.map(|w| w.saturating_duration_since(now))
+        wake
     }
 
     fn commit_due(&mut self) {
@@ -149,7 +157,8 @@ impl Writer {
                 return;
             }
             let full = self.queue.events() >= self.options.max_batch;
-            let due = self.batch_due().is_some_and(|due| now >= due);
+            // Statistics that are due go with the queued ops, which commit early for them.
+            let due = self.batch_due().is_some_and(|due| now >= due) || self.stats.due(now);
             if !(full || due) || self.commit_one().is_err() {
                 return;
             }
@@ -331,21 +340,12 @@ impl Writer {
         true
     }
 
-    /// Takes what is still in the channel, commits everything (retrying a few times), stops.
+    /// Takes what is still in the inbox, commits everything (retrying a few times), stops.
     fn finish(mut self) -> Result<(), StoreError> {
-        while let Ok(msg) = self.rx.try_recv() {
-            match msg {
-                Msg::Events(events) => self.queue.push(Op::Events(events), Instant::now()),
-                Msg::Fleet(change) => self.queue.push(Op::Fleet(Box::new(change)), Instant::now()),
-                Msg::Receipt(receipt) => self.queue.push(Op::Receipt(receipt), Instant::now()),
-                Msg::Flush(reply) => {
-                    let _ = reply.send(self.commit_all());
-                }
-                Msg::FlushStats(reply) => {
-                    let _ = reply.send(self.commit_all().and_then(|()| self.write_stats()));
-                }
-                Msg::Shutdown => {}
-            }
+        let mut msgs = Vec::new();
+        self.inbox.take(&mut msgs);
+        for msg in msgs {
+            self.take(msg);
         }
         let mut result = self.commit_all().and_then(|()| self.write_stats());
         for _ in 1..SHUTDOWN_ATTEMPTS {
@@ -368,5 +368,12 @@ impl Writer {
             );
         }
         result
+    }
+}
+
+impl Drop for Writer {
+    /// However the thread ends (a panic included), senders learn that it stopped.
+    fn drop(&mut self) {
+        self.inbox.close();
     }
 }
