@@ -8,6 +8,7 @@
 //! and passes — unless `CI=true`, where it fails.
 
 use std::future::Future;
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -38,7 +39,9 @@ pub(crate) fn browser(test: &str) -> Option<MutexGuard<'static, Browser>> {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true but {CHROMIUM} or {CHROMEDRIVER} is missing (needed by {test})"
         );
-        eprintln!(
+        // Straight to stderr: the test harness captures `eprintln!` of a passing test.
+        let _ = writeln!(
+            std::io::stderr(),
             "NOTICE: skipped dashboard test `{test}`: it needs {CHROMIUM} and {CHROMEDRIVER} \
              (Debian packages chromium and chromium-driver)."
         );
