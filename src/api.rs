@@ -3,17 +3,17 @@
 
 pub mod access;
 pub mod auth;
-mod commands;
+pub(crate) mod commands;
 pub mod error;
 pub mod event;
-mod events;
-mod fleet;
-mod handshake;
-mod health;
+pub(crate) mod events;
+pub(crate) mod fleet;
+pub(crate) mod handshake;
+pub(crate) mod health;
 mod intel;
 mod metrics;
 mod outputs;
 pub mod server;
-mod stream;
+pub(crate) mod stream;
 mod taxii;
 pub(crate) mod views;

@@ -60,6 +60,13 @@ pub struct ApiConfig {
     pub public_metrics: bool,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// `api.ui_session_idle_secs`: a dashboard session unused this long ends.
+    pub ui_session_idle: Duration,
+    /// `api.ui_session_max_secs`: a dashboard session ends this long after sign-in.
+    pub ui_session_max: Duration,
+    /// `api.trusted_proxies`: TLS-terminating proxies whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -379,6 +379,12 @@ fn start_api(
         intel: Arc::new(config.intel.clone()),
         unauthorized: Arc::default(),
         health_counts: Arc::default(),
+        ui: crate::ui::UiState::new(crate::ui::UiSettings {
+            idle: config.api.ui_session_idle,
+            max: config.api.ui_session_max,
+            https: api_tls.is_some(),
+            trusted_proxies: config.api.trusted_proxies.clone(),
+        }),
         // Replaced by the API server's own signal when it starts.
         closing: watch::channel(false).1,
     };

@@ -150,6 +150,11 @@ impl std::fmt::Debug for Caller {
 }
 
 impl Caller {
+    /// A caller who showed `token` (the dashboard's sessions keep the token server-side).
+    pub(crate) fn new(principal: Principal, token: String) -> Caller {
+        Caller { principal, token }
+    }
+
     /// Whether the token it came with is still accepted (it may have been revoked since).
     pub fn still_valid(&self, tokens: &Tokens) -> bool {
         tokens.identify(&self.token).is_some()
@@ -289,17 +294,38 @@ impl Audit {
     }
 
     fn record(self, state: &ApiState, status: u16) {
-        let row = AuditRow {
-            at: SystemTime::now(),
-            actor: self.actor,
-            source: self.source,
-            action: self.action,
-            target: Some(self.target),
-            outcome: status.to_string(),
-        };
-        if let Err(e) = state.writer.append_audit(row) {
-            log::error!("Cannot queue an audit entry: {e}.");
-        }
+        record_audit(
+            state,
+            self.actor,
+            self.source,
+            self.action,
+            self.target,
+            status,
+        );
+    }
+}
+
+/// Queues one audit entry: who (the token's name), from where, which route, on what, and the
+/// HTTP status it ended with. The dashboard's actions are recorded through it too, under the
+/// API route each one stands for.
+pub(crate) fn record_audit(
+    state: &ApiState,
+    actor: String,
+    source: String,
+    action: String,
+    target: String,
+    status: u16,
+) {
+    let row = AuditRow {
+        at: SystemTime::now(),
+        actor,
+        source,
+        action,
+        target: Some(target),
+        outcome: status.to_string(),
+    };
+    if let Err(e) = state.writer.append_audit(row) {
+        log::error!("Cannot queue an audit entry: {e}.");
     }
 }
 

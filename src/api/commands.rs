@@ -162,20 +162,32 @@ pub(super) async fn send(
     body: web::Json<Value>,
 ) -> ApiResult {
     let node_id = parse_node_id(&id)?;
-    let command = command_from(&body)?;
+    let (command_id, status) = submit(&state, node_id, &body, query.queue.unwrap_or(false)).await?;
+    Ok(HttpResponse::Accepted().json(json!({
+        "command_id": command_id,
+        "status": status,
+    })))
+}
+
+/// Sends the command `body` (the API's JSON shape) to `node_id`, with the API's checks: its
+/// id and status. The route above and the dashboard's command form both go through it.
+pub(crate) async fn submit(
+    state: &ApiState,
+    node_id: u64,
+    body: &Value,
+    queue: bool,
+) -> ApiResult<(u64, &'static str)> {
+    let command = command_from(body)?;
     let submitted = state
         .registry
         .send(SubmitCommand {
             node_id,
             command,
-            queue: query.queue.unwrap_or(false),
+            queue,
         })
         .await?
         .map_err(|e| submit_error(node_id, e))?;
-    Ok(HttpResponse::Accepted().json(json!({
-        "command_id": submitted.command_id,
-        "status": submitted.status.as_str(),
-    })))
+    Ok((submitted.command_id, submitted.status.as_str()))
 }
 
 #[derive(Debug, Deserialize)]

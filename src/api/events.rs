@@ -16,7 +16,7 @@ use super::views::{parse_time, ts};
 /// The event filters (`/api/v1/events` and the stream share them).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct EventFilters {
+pub(crate) struct EventFilters {
     pub node_id: Option<String>,
     pub pot_id: Option<String>,
     pub pot_type: Option<String>,
@@ -32,7 +32,7 @@ pub(super) struct EventFilters {
 
 /// The filters, checked.
 #[derive(Debug, Clone, Default)]
-pub(super) struct EventMatch {
+pub(crate) struct EventMatch {
     pub node_id: Option<NodeId>,
     pub pot_id: Option<String>,
     pub pot_type: Option<String>,
@@ -43,7 +43,7 @@ pub(super) struct EventMatch {
 }
 
 impl EventFilters {
-    pub(super) fn checked(&self) -> ApiResult<EventMatch> {
+    pub(crate) fn checked(&self) -> ApiResult<EventMatch> {
         Ok(EventMatch {
             node_id: self.node_id.as_deref().map(parse_node_id).transpose()?,
             pot_id: self.pot_id.clone(),
@@ -81,7 +81,7 @@ impl EventMatch {
 }
 
 /// Every id of a node (it may have registered under several); at least the id asked for.
-pub(super) fn ids_of(store: &Store, node_id: Option<NodeId>) -> Result<Vec<NodeId>, ApiError> {
+pub(crate) fn ids_of(store: &Store, node_id: Option<NodeId>) -> Result<Vec<NodeId>, ApiError> {
     let Some(id) = node_id else {
         return Ok(Vec::new());
     };

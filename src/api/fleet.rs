@@ -116,7 +116,8 @@ fn op_error(e: IdentityOpError) -> ApiError {
     }
 }
 
-async fn operate(state: &ApiState, op: IdentityOp) -> ApiResult<IdentityOpDone> {
+/// An operator's act on an identity (revoke, approve, reject, enroll), as the API does it.
+pub(crate) async fn operate(state: &ApiState, op: IdentityOp) -> ApiResult<IdentityOpDone> {
     state.registry.send(Operate(op)).await?.map_err(op_error)
 }
 
@@ -149,6 +150,40 @@ pub(super) async fn enroll(
         }
         Some(text) => Some(json_u64(text).ok_or_else(not_a_u64)?),
     };
+    let enrolled = enroll_identity(&state, node_id, node_name).await?;
+    // CORE.md's `{"node_id"?,"node_name"?,"totp_key","otpauth_uri"}`: what was not enrolled is
+    // left out, never `null`.
+    let mut out = serde_json::Map::new();
+    if let Some(id) = enrolled.node_id {
+        out.insert("node_id".into(), id.into());
+        out.insert("node_id_str".into(), id.to_string().into());
+    }
+    if let Some(name) = enrolled.name {
+        out.insert("node_name".into(), name.into());
+    }
+    out.insert("totp_key".into(), enrolled.totp_key.expose().into());
+    out.insert("otpauth_uri".into(), enrolled.otpauth_uri.expose().into());
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(out))
+}
+
+/// A pre-enrolled node's key (secrets: shown once, never logged).
+#[derive(Debug)]
+pub(crate) struct Enrolled {
+    pub node_id: Option<u64>,
+    pub name: Option<String>,
+    pub totp_key: honeybee_protocol::SecretString,
+    pub otpauth_uri: honeybee_protocol::SecretString,
+}
+
+/// Pre-enrolls a node by id, name or both, with the API's checks (the route above and the
+/// dashboard's enrollment form).
+pub(crate) async fn enroll_identity(
+    state: &ApiState,
+    node_id: Option<u64>,
+    node_name: Option<String>,
+) -> ApiResult<Enrolled> {
     if let Some(name) = &node_name {
         validate::node_name(name).map_err(|e| ApiError::invalid(format!("node_name: {e}")))?;
     }
@@ -156,7 +191,7 @@ pub(super) async fn enroll(
         return Err(ApiError::invalid("give node_id, node_name or both"));
     }
     let done = operate(
-        &state,
+        state,
         IdentityOp::Enroll {
             node_id,
             name: node_name,
@@ -172,21 +207,12 @@ pub(super) async fn enroll(
     else {
         return Err(ApiError::unavailable("enrollment gave no key"));
     };
-    // CORE.md's `{"node_id"?,"node_name"?,"totp_key","otpauth_uri"}`: what was not enrolled is
-    // left out, never `null`.
-    let mut out = serde_json::Map::new();
-    if let Some(id) = node_id {
-        out.insert("node_id".into(), id.into());
-        out.insert("node_id_str".into(), id.to_string().into());
-    }
-    if let Some(name) = name {
-        out.insert("node_name".into(), name.into());
-    }
-    out.insert("totp_key".into(), totp_key.expose().into());
-    out.insert("otpauth_uri".into(), otpauth_uri.expose().into());
-    Ok(HttpResponse::Created()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(out))
+    Ok(Enrolled {
+        node_id,
+        name,
+        totp_key,
+        otpauth_uri,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -298,13 +324,13 @@ pub(super) async fn audit(state: web::Data<ApiState>, query: web::Query<Limit>) 
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct DesiredBody {
-    honeypot_type: String,
+pub(crate) struct DesiredBody {
+    pub honeypot_type: String,
     #[serde(default)]
-    config: serde_json::Map<String, Value>,
-    restart: Option<String>,
-    git_url: Option<String>,
-    git_branch: Option<String>,
+    pub config: serde_json::Map<String, Value>,
+    pub restart: Option<String>,
+    pub git_url: Option<String>,
+    pub git_branch: Option<String>,
 }
 
 fn desired_error(node_id: u64, e: DesiredError) -> ApiError {
@@ -323,7 +349,20 @@ pub(super) async fn put_desired(
 ) -> ApiResult {
     let (id, pot_id) = path.into_inner();
     let node_id = parse_node_id(&id)?;
-    let body = body.into_inner();
+    let set = set_desired(&state, node_id, &pot_id, body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(views::with_node_id(
+        node_id,
+        json!({"pot_id": pot_id, "desired": set.as_ref().map(views::desired)}),
+    )))
+}
+
+/// Sets a pot's desired state with the API's checks (the route above and the dashboard).
+pub(crate) async fn set_desired(
+    state: &ApiState,
+    node_id: u64,
+    pot_id: &str,
+    body: DesiredBody,
+) -> ApiResult<Option<DesiredPot>> {
     let mut config = std::collections::BTreeMap::new();
     for (key, value) in body.config {
         let text = match value {
@@ -353,19 +392,15 @@ pub(super) async fn put_desired(
         git_url: body.git_url,
         git_branch: body.git_branch,
     };
-    let set = state
+    state
         .registry
         .send(SetDesired {
             node_id,
-            pot_id: pot_id.clone(),
+            pot_id: pot_id.to_owned(),
             desired: Some(desired),
         })
         .await?
-        .map_err(|e| desired_error(node_id, e))?;
-    Ok(HttpResponse::Ok().json(views::with_node_id(
-        node_id,
-        json!({"pot_id": pot_id, "desired": set.as_ref().map(views::desired)}),
-    )))
+        .map_err(|e| desired_error(node_id, e))
 }
 
 /// `DELETE /api/v1/nodes/{id}/pots/{pot_id}`: no longer desired; the Core stops it.
@@ -375,17 +410,23 @@ pub(super) async fn delete_desired(
 ) -> ApiResult {
     let (id, pot_id) = path.into_inner();
     let node_id = parse_node_id(&id)?;
-    state
-        .registry
-        .send(SetDesired {
-            node_id,
-            pot_id: pot_id.clone(),
-            desired: None,
-        })
-        .await?
-        .map_err(|e| desired_error(node_id, e))?;
+    remove_desired(&state, node_id, &pot_id).await?;
     Ok(HttpResponse::Ok().json(views::with_node_id(
         node_id,
         json!({"pot_id": pot_id, "desired": null}),
     )))
+}
+
+/// Removes a pot's desired state (the route above and the dashboard).
+pub(crate) async fn remove_desired(state: &ApiState, node_id: u64, pot_id: &str) -> ApiResult<()> {
+    state
+        .registry
+        .send(SetDesired {
+            node_id,
+            pot_id: pot_id.to_owned(),
+            desired: None,
+        })
+        .await?
+        .map_err(|e| desired_error(node_id, e))?;
+    Ok(())
 }

@@ -9,10 +9,10 @@
 use actix_web::http::{Method, header};
 
 /// The WebSocket version the stream speaks (sent back with every refusal, RFC 6455 §4.4).
-pub(super) const VERSION: &str = "13";
+pub(crate) const VERSION: &str = "13";
 
 /// Why a request is not a WebSocket handshake (an operator-readable sentence).
-pub(super) fn check(method: &Method, headers: &header::HeaderMap) -> Result<(), String> {
+pub(crate) fn check(method: &Method, headers: &header::HeaderMap) -> Result<(), String> {
     if method != Method::GET {
         return Err(format!(
             "the stream is a WebSocket: its handshake is a GET, not a {method}"

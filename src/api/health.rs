@@ -73,17 +73,3 @@ pub(super) async fn ready(state: web::Data<ApiState>) -> HttpResponse {
         }))
     }
 }
-
-/// `GET /`: a small page naming the Core (the dashboard comes in its own issue).
-pub(super) async fn index() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>HoneyBee Core</title></head>\
-             <body><h1>HoneyBee Core {}</h1><p>The HTTP API is described by \
-             <a href=\"/api/v1/openapi.json\">its OpenAPI document</a>. \
-             Health: <a href=\"/health\">/health</a>, readiness: <a href=\"/ready\">/ready</a>.</p>\
-             </body></html>",
-            env!("CARGO_PKG_VERSION")
-        ))
-}

@@ -198,7 +198,7 @@ pub(super) async fn metrics(request: HttpRequest, state: web::Data<ApiState>) ->
     header(
         &mut out,
         "honeybee_api_unauthorized_total",
-        "API requests refused for want of a valid token (not audited one by one).",
+        "API requests and dashboard sign-ins refused for want of a valid token (not audited one by one).",
         "counter",
     );
     let _ = writeln!(
@@ -206,6 +206,13 @@ pub(super) async fn metrics(request: HttpRequest, state: web::Data<ApiState>) ->
         "honeybee_api_unauthorized_total {}",
         state.unauthorized.load(Ordering::Relaxed)
     );
+    header(
+        &mut out,
+        "honeybee_ui_sessions",
+        "Dashboard sessions signed in now.",
+        "gauge",
+    );
+    let _ = writeln!(out, "honeybee_ui_sessions {}", state.ui.sessions.count());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

@@ -57,6 +57,8 @@ pub struct ApiState {
     pub outputs: crate::outputs::OutputsView,
     /// `[intel]`: the rules of the threat-intel feeds.
     pub intel: Arc<crate::config::outputs::IntelConfig>,
+    /// The dashboard's sessions, sign-in limits and event rate.
+    pub ui: crate::ui::UiState,
 }
 
 /// A running API server.
@@ -76,6 +78,7 @@ impl ApiServer {
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> std::io::Result<ApiServer> {
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
+        state.ui.rate.follow(&state.feed, closing_rx.clone());
         state.closing = closing_rx;
         let listener = net::bind_listener(addr, net::LISTEN_BACKLOG)?.into_std()?;
         let addr = listener.local_addr()?;
@@ -98,7 +101,7 @@ impl ApiServer {
                     web::PathConfig::default()
                         .error_handler(|e, _| error::extractor_error(&e, false)),
                 )
-                .service(resource("/", vec![(Method::GET, web::to(health::index))]))
+                .configure(crate::ui::configure)
                 .service(resource(
                     "/health",
                     vec![(Method::GET, web::to(health::health))],
@@ -250,7 +253,7 @@ fn api_routes() -> actix_web::Scope<
 /// One path and the methods it serves. `HEAD` is served wherever `GET` is, by the same
 /// handler (actix-http sends the head without the body, RFC 9110 §9.3.2); any other method
 /// answers 405 `method_not_allowed` with an `Allow` header listing the methods served.
-pub(super) fn resource(path: &str, routes: Vec<(Method, Route)>) -> Resource {
+pub(crate) fn resource(path: &str, routes: Vec<(Method, Route)>) -> Resource {
     let mut allow: Vec<String> = Vec::new();
     let mut resource = web::resource(path);
     for (method, route) in routes {

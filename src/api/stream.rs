@@ -59,22 +59,46 @@ pub(super) async fn stream(
         return Ok(response);
     }
     let matching = filters.checked()?;
+    let caller = auth::caller(&request)?;
+    open(&request, body, &state, matching, caller, true, None).await
+}
+
+/// Besides its token, what else must still hold for a stream to stay open (the dashboard's:
+/// its session); asked every [`RECHECK_EVERY`].
+pub(crate) type Alive = Box<dyn Fn() -> bool>;
+
+/// Opens a stream for `caller` once its handshake has been checked: the route above, and the
+/// dashboard's own stream (`events: false` leaves stored events out, for pages that only
+/// follow the fleet; `alive`: the dashboard's session).
+pub(crate) async fn open(
+    request: &HttpRequest,
+    body: web::Payload,
+    state: &ApiState,
+    matching: EventMatch,
+    caller: auth::Caller,
+    events: bool,
+    alive: Option<Alive>,
+) -> Result<HttpResponse, actix_web::Error> {
     let store = state.store.clone();
     let node_id = matching.node_id;
     let node_ids = web::block(move || ids_of(&store, node_id))
         .await
         .map_err(ApiError::from)??;
-    let caller = auth::caller(&request)?;
     let feed = state.feed.subscribe();
-    // The handshake was checked above; actix-ws checks the same rules.
+    // The handshake was checked by the caller; actix-ws checks the same rules.
     let (response, session, messages) =
-        actix_ws::handle(&request, body).map_err(|e| ApiError::invalid(e.to_string()))?;
+        actix_ws::handle(request, body).map_err(|e| ApiError::invalid(e.to_string()))?;
     actix_rt::spawn(serve(Client {
         session,
         messages,
         feed,
-        filter: Filter { matching, node_ids },
+        filter: Filter {
+            matching,
+            node_ids,
+            events,
+        },
         caller,
+        alive,
         tokens: state.tokens.clone(),
         closing: state.closing.clone(),
     }));
@@ -84,6 +108,8 @@ pub(super) async fn stream(
 struct Filter {
     matching: EventMatch,
     node_ids: Vec<NodeId>,
+    /// Whether stored events are streamed (the fleet's changes always are).
+    events: bool,
 }
 
 impl Filter {
@@ -107,6 +133,7 @@ impl Filter {
             value.to_string()
         };
         match change {
+            Change::Events(_) if !self.events => Vec::new(),
             Change::Events(commit) => commit
                 .events
                 .iter()
@@ -177,6 +204,7 @@ struct Client {
     filter: Filter,
     /// Who opened it: checked every [`RECHECK_EVERY`], so a revoked token's stream ends.
     caller: auth::Caller,
+    alive: Option<Alive>,
     tokens: auth::Tokens,
     closing: tokio::sync::watch::Receiver<bool>,
 }
@@ -191,6 +219,7 @@ async fn serve(client: Client) {
         mut feed,
         filter,
         caller,
+        alive,
         tokens,
         mut closing,
     } = client;
@@ -207,6 +236,10 @@ async fn serve(client: Client) {
                 if !caller.still_valid(&tokens) {
                     return refuse(session, &mut messages, "unauthorized",
                         "the token this stream was opened with is no longer valid").await;
+                }
+                if alive.as_ref().is_some_and(|alive| !alive()) {
+                    return refuse(session, &mut messages, "unauthorized",
+                        "the session this stream was opened in has ended").await;
                 }
             }
             change = feed.recv() => match change {

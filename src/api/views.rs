@@ -14,12 +14,12 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 
 /// RFC 3339 UTC with microseconds.
-pub(super) fn ts(time: SystemTime) -> String {
+pub(crate) fn ts(time: SystemTime) -> String {
     Timestamp::from_system_time(time).to_string()
 }
 
 /// A time from a query parameter: RFC 3339, or unix seconds.
-pub(super) fn parse_time(name: &str, text: &str) -> ApiResult<SystemTime> {
+pub(crate) fn parse_time(name: &str, text: &str) -> ApiResult<SystemTime> {
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         let secs = super::error::u64_digits(text).ok_or_else(|| {
             ApiError::invalid(format!(
@@ -79,7 +79,7 @@ pub(super) fn pot(view: &PotView) -> Value {
 }
 
 /// A desired pot as the API shows it.
-pub(super) fn desired(desired: &DesiredPot) -> Value {
+pub(crate) fn desired(desired: &DesiredPot) -> Value {
     json!({
         "honeypot_type": desired.pot_type,
         "config": desired.config,

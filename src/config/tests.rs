@@ -43,6 +43,9 @@ fn defaults() -> Config {
             public_metrics: false,
             tls_cert: None,
             tls_key: None,
+            ui_session_idle: secs(28_800),
+            ui_session_max: secs(604_800),
+            trusted_proxies: vec![],
         },
         tls: TlsConfig {
             enabled: false,
@@ -160,6 +163,9 @@ max_body_bytes = 2048
 public_metrics = true
 tls_cert = "api.crt"
 tls_key = "api.key"
+ui_session_idle_secs = 600
+ui_session_max_secs = 3600
+trusted_proxies = ["10.0.0.1", "::1"]
 [tls]
 enabled = true
 cert = "node.crt"
@@ -237,6 +243,9 @@ fn every_key_is_read_from_toml() {
         public_metrics: true,
         tls_cert: Some("api.crt".into()),
         tls_key: Some("api.key".into()),
+        ui_session_idle: Duration::from_secs(600),
+        ui_session_max: Duration::from_secs(3600),
+        trusted_proxies: vec!["10.0.0.1".parse().unwrap(), "::1".parse().unwrap()],
     };
     want.tls = TlsConfig {
         enabled: true,

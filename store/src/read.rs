@@ -4,6 +4,7 @@
 //! `SyncArbiter`).
 
 mod alerts;
+mod dashboard;
 mod events;
 mod fleet;
 mod outputs;
@@ -113,6 +114,17 @@ impl Store {
     /// Statistics over whole hours, from the aggregate tables (never a scan of `events`).
     pub fn stats(&self, query: &StatsQuery) -> Result<Stats, StoreError> {
         self.read(|conn| stats::query(conn, query))
+    }
+
+    /// Events counted per node and hour (`stats_hourly`'s node dimension) for each of `nodes`
+    /// in each of `hours` (unix seconds of the hour's start): the dashboard's "events in the
+    /// last hour" and "usual rate", one statement per page.
+    pub fn node_hour_counts(
+        &self,
+        nodes: &[NodeId],
+        hours: &[i64],
+    ) -> Result<Vec<(NodeId, i64, u64)>, StoreError> {
+        self.read(|conn| dashboard::node_hour_counts(conn, nodes, hours))
     }
 
     /// Every stored node with its ids, pots, and recent histories.

@@ -101,6 +101,11 @@ impl Reader<'_> {
             public_metrics: self.flag("api.public_metrics"),
             tls_cert: self.opt_path("api.tls_cert"),
             tls_key: self.opt_path("api.tls_key"),
+            ui_session_idle: self.secs("api.ui_session_idle_secs", true),
+            ui_session_max: self.secs("api.ui_session_max_secs", true),
+            trusted_proxies: self.get("api.trusted_proxies", Vec::new(), |p, v| {
+                list(p, v, checks::ip)
+            }),
         }
     }
 
