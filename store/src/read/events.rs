@@ -3,9 +3,12 @@
 //! 1. The id range: `after` gives the lower bound; `since`/`until` become id bounds by binary
 //!    search on the primary key (`time_index`, ~25 seeks on 30 M events).
 //! 2. The access path, by the first filter present:
-//!    - `src_ip` → `events_src_ip (src_ip, id)`: one range, already in id order;
-//!    - `node_ids` → `events_node (node_id, id)`: one range per id, each stopped at
-//!      `limit + 1` rows, merged by id;
+//!    - `src_ip` → `events_src_ip (id >> 14, src_ip, id)`: one range per bucket of 16,384 ids,
+//!      buckets in order, stopped once `limit + 1` rows are found;
+//!    - `node_ids` → `events_node (id >> 14, node_id, id)`: the same per id, each stopped at
+//!      `limit + 1` rows, merged by id. (Bucketed so that the writer's entries cluster in the
+//!      newest bucket: see migration 11. A page of a quiet node over the whole table costs one
+//!      seek per bucket, ~6,100 at 100 M events.)
 //!    - `event_type` → `events_event_type (event_type, id)`;
 //!    - otherwise the primary key (id range).
 //! 3. Filters the path does not serve (`pot_id`, `pot_type`, and any of the above not used for
@@ -20,6 +23,7 @@ use crate::convert::{id_from_sql, id_to_sql, time_from_micros, time_to_micros};
 use crate::error::StoreError;
 use crate::event::{StoredEvent, TimestampSource};
 use crate::query::{Cursor, EventPage, EventQuery};
+use crate::schema::BUCKET_SHIFT;
 use crate::time_index;
 
 /// Most ids one page examines when a filter is checked row by row.
@@ -49,6 +53,11 @@ impl Path {
         } else {
             Path::Id
         }
+    }
+
+    /// Whether this path's index leads with the id's bucket.
+    fn bucketed(self) -> bool {
+        matches!(self, Path::SrcIp | Path::Node)
     }
 
     /// Whether some filter must be checked row by row on this path.
@@ -147,17 +156,46 @@ fn fetch_one(
     hi: i64,
     take: usize,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    let (sql, args) = select(q, path, node, lo, hi, take);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), row_to_event)?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let mut found = Vec::new();
+    let ranges: Vec<(Option<i64>, i64, i64)> = if path.bucketed() {
+        buckets(lo, hi)
+            .map(|(b, from, to)| (Some(b), from, to))
+            .collect()
+    } else {
+        vec![(None, lo, hi)]
+    };
+    for (bucket, from, to) in ranges {
+        let (sql, args) = select(q, path, node, bucket, from, to, take - found.len());
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), row_to_event)?;
+        for row in rows {
+            found.push(row?);
+        }
+        if found.len() >= take {
+            break;
+        }
+    }
+    Ok(found)
 }
 
-/// The SELECT of one access path (one node id for [`Path::Node`]) and its parameters.
+/// The buckets (`id >> BUCKET_SHIFT`) that ids `lo..=hi` fall in, ascending, each with the
+/// part of `lo..=hi` inside it.
+pub(crate) fn buckets(lo: i64, hi: i64) -> impl Iterator<Item = (i64, i64, i64)> {
+    let (first, last) = (lo >> BUCKET_SHIFT, hi >> BUCKET_SHIFT);
+    (first..=last).filter(move |_| lo <= hi).map(move |b| {
+        let start = b << BUCKET_SHIFT;
+        let end = start.saturating_add((1 << BUCKET_SHIFT) - 1);
+        (b, lo.max(start), hi.min(end))
+    })
+}
+
+/// The SELECT of one access path (one node id for [`Path::Node`], one bucket for a bucketed
+/// path) and its parameters.
 fn select(
     q: &EventQuery,
     path: Path,
     node: Option<u64>,
+    bucket: Option<i64>,
     lo: i64,
     hi: i64,
     take: usize,
@@ -169,6 +207,13 @@ fn select(
         args.push(value);
         conds.push(format!("{column} = ?{}", args.len()));
     };
+    if let Some(bucket) = bucket {
+        eq(
+            &format!("(id >> {BUCKET_SHIFT})"),
+            Value::Integer(bucket),
+            &mut args,
+        );
+    }
     match path {
         Path::SrcIp => sql.push_str(" INDEXED BY events_src_ip"),
         Path::Node => sql.push_str(" INDEXED BY events_node"),

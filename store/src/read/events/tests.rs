@@ -5,6 +5,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use rusqlite::Connection;
 
 use super::*;
+use crate::query::MAX_LIMIT;
 use crate::{NewEvent, StoreWriter, TimestampSource, WriterOptions, schema};
 
 fn event(i: u64) -> NewEvent {
@@ -59,12 +60,12 @@ fn each_path_is_an_index_range_in_id_order() {
         (
             q(|q| q.src_ip = Some("a".into())),
             Some(1),
-            "USING INDEX events_src_ip (src_ip=? AND id>? AND id<?)",
+            "USING INDEX events_src_ip (<expr>=? AND src_ip=? AND id>? AND id<?)",
         ),
         (
             q(|q| q.node_ids = vec![1, 2]),
             Some(1),
-            "USING INDEX events_node (node_id=? AND id>? AND id<?)",
+            "USING INDEX events_node (<expr>=? AND node_id=? AND id>? AND id<?)",
         ),
         (
             q(|q| q.event_type = Some("t".into())),
@@ -79,7 +80,8 @@ fn each_path_is_an_index_range_in_id_order() {
     ];
     for (query, node, want) in table {
         let path = Path::choose(&query);
-        let (sql, args) = select(&query, path, node, 1, 5, 10);
+        let bucket = path.bucketed().then_some(0);
+        let (sql, args) = select(&query, path, node, bucket, 1, 5, 10);
         let got = plan(&conn, &sql, args);
         assert!(got.contains(want), "{path:?}: {got}");
         assert!(!got.contains("TEMP B-TREE"), "{path:?}: {got}");
@@ -114,4 +116,76 @@ fn residual_filters_scan_a_bounded_window_per_page() {
     // Ids 1, 11, 21, ... (event i has id i + 1): 30 of them, over ≥ 12 windows of 25 ids.
     assert!(ids.iter().copied().eq((0..30).map(|k| 10 * k + 1)));
     assert!(pages >= 12, "{pages}");
+}
+
+#[test]
+fn bucketed_paths_read_across_buckets_in_id_order() {
+    // 40,000 events: ids 1..=40,000 over buckets 0, 1 and 2 (16,384 ids each).
+    let (_dir, conn) = filled(40_000);
+    let all = |q: &EventQuery| {
+        let mut q = q.clone();
+        let mut ids = Vec::new();
+        loop {
+            let page = query(&conn, &q).unwrap();
+            ids.extend(page.events.iter().map(|e| e.id));
+            match page.next {
+                Some(next) => q.after = Some(next),
+                None => return ids,
+            }
+        }
+    };
+    let limit = Some(7_000);
+    // Event i (id i + 1) is node i % 3, address 10.0.0.(i % 5).
+    let node_1 = EventQuery {
+        node_ids: vec![1],
+        limit,
+        ..EventQuery::default()
+    };
+    assert!(
+        all(&node_1)
+            .into_iter()
+            .eq((1..=40_000).filter(|id| (id - 1) % 3 == 1))
+    );
+    let address_4 = EventQuery {
+        src_ip: Some("10.0.0.4".into()),
+        limit,
+        ..EventQuery::default()
+    };
+    assert!(
+        all(&address_4)
+            .into_iter()
+            .eq((1..=40_000).filter(|id| (id - 1) % 5 == 4))
+    );
+    // Two nodes, a page that starts inside bucket 1 and ends inside bucket 2.
+    let two = EventQuery {
+        node_ids: vec![0, 2],
+        after: Some(Cursor::after_id(16_000)),
+        limit: Some(MAX_LIMIT),
+        ..EventQuery::default()
+    };
+    let page = query(&conn, &two).unwrap();
+    let got: Vec<u64> = page.events.iter().map(|e| e.id).collect();
+    let want: Vec<u64> = (16_001..=40_000)
+        .filter(|id| (id - 1) % 3 != 1)
+        .take(MAX_LIMIT)
+        .collect();
+    assert!(
+        got == want,
+        "{} of {} ids, first {:?}",
+        got.len(),
+        want.len(),
+        got.first()
+    );
+    assert_eq!(page.next, Some(Cursor::after_id(want[MAX_LIMIT - 1])));
+}
+
+#[test]
+fn buckets_cover_a_range_exactly() {
+    let b = 1i64 << BUCKET_SHIFT;
+    assert_eq!(buckets(5, 9).collect::<Vec<_>>(), vec![(0, 5, 9)]);
+    assert_eq!(
+        buckets(b - 2, 2 * b + 1).collect::<Vec<_>>(),
+        vec![(0, b - 2, b - 1), (1, b, 2 * b - 1), (2, 2 * b, 2 * b + 1)]
+    );
+    assert_eq!(buckets(9, 5).count(), 0);
 }
