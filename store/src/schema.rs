@@ -7,10 +7,12 @@
 //! ~61k rows/s with six), so `events` has exactly three, each composite with `id` so that a
 //! filtered page is a range scan that is already in id (= cursor) order:
 //!
-//! - `events_node (node_id, id)`: events of a node (the API resolves "any of its ids" to a
-//!   list; one range per id, merged);
-//! - `events_src_ip (src_ip, id) WHERE src_ip IS NOT NULL`: events of an attacker address
-//!   (partial: events without an address cost nothing);
+//! - `events_node (id >> 14, node_id, id)`: events of a node (the API resolves "any of its ids"
+//!   to a list; one range per id and bucket of 16,384 ids, merged);
+//! - `events_src_ip (id >> 14, src_ip, id) WHERE src_ip IS NOT NULL`: events of an attacker
+//!   address (partial: events without an address cost nothing). These two lead with the id's
+//!   bucket (migration 11) so that a commit's entries land in the newest bucket's pages rather
+//!   than a page per node or address anywhere in the index;
 //! - `events_event_type (event_type, id)`: events of a type.
 //!
 //! `pot_id` and `pot_type` have no index: a pot belongs to a node, so a pot query almost always
@@ -20,8 +22,10 @@
 //! `received_at` has no index either: the writer keeps it non-decreasing in id order, so a
 //! time range becomes an id range by binary search on the primary key.
 //!
-//! Statistics never scan `events`: the writer aggregates each batch in memory and upserts one
-//! row per distinct key into two aggregate tables in the same transaction:
+//! Statistics never scan `events`: the writer counts committed batches in memory and upserts
+//! one row per distinct key into two aggregate tables every two seconds (`writer/aggregate.rs`;
+//! `meta.stats_through_id` says how far they go, and the events past it are counted again at
+//! open):
 //!
 //! - `stats_hourly (dim, hour, value, count)`: the whole fleet, per hour, for every dimension
 //!   (total, node, event type, pot type, source address, username, password, command,
